@@ -267,7 +267,7 @@ const lookupString = (variable: string) => lookup(variable, Config.String(variab
 const parseDuration = (text: string): Result.Result<Duration.Duration, string> =>
   Result.mapError(MesosDuration.parse(text), (error) => error.message)
 
-const load: Effect.Effect<ExecutorSettings, ExecutorConfigError> = Effect.gen(function*() {
+const loadSettings: Effect.Effect<ExecutorSettings, ExecutorConfigError> = Effect.gen(function*() {
   const env = yield* Effect.all({
     frameworkId: lookupString(variables.frameworkId),
     executorId: lookupString(variables.executorId),
@@ -343,10 +343,22 @@ export class ExecutorConfig extends Context.Service<ExecutorConfig, ExecutorSett
     new ExecutorSettings(input)
 
   /** Reads the settings from the environment, reporting every problem at once. */
-  static readonly load: Effect.Effect<ExecutorSettings, ExecutorConfigError> = load
+  static readonly load: Effect.Effect<ExecutorSettings, ExecutorConfigError> = loadSettings
 
-  static readonly layer: Layer.Layer<ExecutorConfig, ExecutorConfigError> = Layer.effect(ExecutorConfig, load)
+  static readonly layer: Layer.Layer<ExecutorConfig, ExecutorConfigError> = Layer.effect(ExecutorConfig, loadSettings)
 
   static readonly layerFrom = (settings: ExecutorSettings): Layer.Layer<ExecutorConfig> =>
     Layer.succeed(ExecutorConfig, settings)
 }
+
+/** Reads the settings from the environment; see `ExecutorConfig.load`. */
+export const load = ExecutorConfig.load
+
+/** Builds settings with defaults; see `ExecutorConfig.make`. */
+export const make = ExecutorConfig.make
+
+/** The service, read from the environment. */
+export const layer = ExecutorConfig.layer
+
+/** The service, from given settings. */
+export const layerFrom = ExecutorConfig.layerFrom
