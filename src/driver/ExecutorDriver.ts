@@ -47,7 +47,7 @@ import {
   TaskStatusSchema
 } from "../gen/mesos/v1/mesos_pb.js"
 import { ExecutorConfig } from "../config/ExecutorConfig.js"
-import { type AgentCallError, AgentClient, AgentDisconnected } from "../transport/AgentClient.js"
+import { AgentCallError, AgentClient, AgentDisconnected } from "../transport/AgentClient.js"
 import type { AgentEvent } from "../wire/AgentEvent.js"
 import type { Executor, Registration } from "./Executor.js"
 import { DriverNotRunning, ExecutorDriverError, FrameworkMessageFailed, InvalidStatusUpdate } from "./ExecutorDriverError.js"
@@ -75,6 +75,12 @@ export interface DriverOptions {
   readonly heartbeatInterval?: Duration.Input | undefined
   /** Events read ahead of the callbacks before the driver stops reading the stream. Default 4096. */
   readonly eventBufferSize?: number | undefined
+  /**
+   * How long a call may wait for the agent's answer (the 200 of SUBSCRIBE, the 202 of the others) before
+   * it counts as failed and is retried. A healthy agent answers in milliseconds; this only bounds a stalled
+   * one. Default 30 seconds.
+   */
+  readonly callTimeout?: Duration.Input | undefined
 }
 
 export const defaultUpdateRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
@@ -186,6 +192,21 @@ export const makeWithConfig = <E, R>(
     const inRunScope = <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) => Effect.forkIn(effect, runScope)
     const annotate = Effect.annotateLogs({ frameworkId: config.frameworkId, executorId: config.executorId })
 
+    const callTimeout = Duration.fromInputUnsafe(options.callTimeout ?? Duration.seconds(30))
+    const withCallTimeout = <A, R2>(callType: string, call: Effect.Effect<A, AgentCallError, R2>) =>
+      Effect.timeoutOrElse(call, {
+        duration: callTimeout,
+        orElse: () =>
+          Effect.fail(
+            new AgentCallError({
+              reason: "Unavailable",
+              call: callType,
+              detail: `no answer from the agent within ${Duration.format(callTimeout)}`
+            })
+          )
+      })
+    const send = (call: Call) => withCallTimeout(Call_Type[call.type] ?? "call", agent.send(call))
+
     const ledger = new UpdateLedger()
     const ended = yield* Deferred.make<DriverEnd, E | ExecutorDriverError>()
     const queue = yield* Queue.bounded<DriverInput>(options.eventBufferSize ?? 4096)
@@ -232,7 +253,7 @@ export const makeWithConfig = <E, R>(
           return
         }
         if (attempts++ > 0) yield* Metric.update(metrics.updatesRetried, 1)
-        yield* laneOf(pending.taskId).withPermit(agent.send(call)).pipe(
+        yield* laneOf(pending.taskId).withPermit(send(call)).pipe(
           Effect.tap(() => Metric.update(metrics.updatesSent, 1)),
           Effect.catch((error) => Effect.logWarning("status update not accepted; will resend", error.message))
         )
@@ -283,7 +304,7 @@ export const makeWithConfig = <E, R>(
 
     const sendFrameworkMessage = Effect.fn("ExecutorDriver.sendFrameworkMessage")(function*(data: Uint8Array) {
       if (!running) return yield* new DriverNotRunning({ operation: "sendFrameworkMessage" })
-      yield* agent.send(callWith({ type: Call_Type.MESSAGE, message: create(Call_MessageSchema, { data }) })).pipe(
+      yield* send(callWith({ type: Call_Type.MESSAGE, message: create(Call_MessageSchema, { data }) })).pipe(
         Effect.mapError((error) => new FrameworkMessageFailed({ detail: error.message }))
       )
     })
@@ -329,7 +350,10 @@ export const makeWithConfig = <E, R>(
             yield* Effect.sleep(Duration.millis(yield* Random.nextBetween(0, Duration.toMillis(config.subscriptionBackoffMax))))
           }
           const scope = yield* Scope.make()
-          const result = yield* agent.subscribe(subscribeCall()).pipe(Scope.provide(scope), Effect.result)
+          const result = yield* withCallTimeout("SUBSCRIBE", agent.subscribe(subscribeCall())).pipe(
+            Scope.provide(scope),
+            Effect.result
+          )
           if (result._tag === "Success") return { events: result.success, scope }
           yield* Scope.close(scope, Exit.void)
           const error: AgentCallError = result.failure
@@ -395,7 +419,7 @@ export const makeWithConfig = <E, R>(
       while (true) {
         yield* Effect.sleep(interval)
         if (Latch.isOpen(subscribed)) {
-          yield* agent.send(callWith({ type: Call_Type.HEARTBEAT })).pipe(
+          yield* send(callWith({ type: Call_Type.HEARTBEAT })).pipe(
             Effect.catch((error) => Effect.logDebug("HEARTBEAT call failed", error.message))
           )
         }
