@@ -9,6 +9,7 @@
 export * as AgentClient from "./transport/AgentClient.js"
 export * as HttpAgentClient from "./transport/HttpAgentClient.js"
 export * as AgentEvent from "./wire/AgentEvent.js"
+export * as CommandExecutor from "./command/CommandExecutor.js"
 export * as ContentType from "./wire/ContentType.js"
 export * as Executor from "./driver/Executor.js"
 export * as ExecutorConfig from "./config/ExecutorConfig.js"
