@@ -358,6 +358,7 @@ export const makeWithConfig = <E, R>(
           yield* Scope.close(scope, Exit.void)
           const error: AgentCallError = result.failure
           if (!error.isTransient) {
+            yield* Effect.logError("the agent refused SUBSCRIBE; giving up", error.message)
             return yield* new ExecutorDriverError({ reason: "SubscribeRejected", detail: error.message })
           }
           yield* Effect.logWarning("subscribe failed; retrying", error.message)
@@ -528,7 +529,7 @@ export const makeWithConfig = <E, R>(
       while: () => running,
       body: () => Effect.flatMap(Queue.take(queue), dispatch),
       step: () => {}
-    }).pipe(Effect.annotateLogs({ fiber: "events" }))
+    })
 
     // --- lifecycle -----------------------------------------------------------------------------
 
