@@ -66,9 +66,10 @@ export interface DriverConfig {
 
 export interface DriverOptions {
   /**
-   * When to resend an update that has no ACK yet (the agent de-duplicates by uuid). Default: 10 s, then
-   * doubling up to once a minute, until acknowledged. A real agent ACKs within milliseconds, so a resend
-   * means a lost ACK or an agent that dropped the update.
+   * When to resend an update that the agent did not accept (503 while it recovers, no connection) or did
+   * not acknowledge (the agent de-duplicates by uuid). Default: after 1 s, then doubling up to once a
+   * minute, until acknowledged: a restarted agent refuses updates for about 2 s, and otherwise ACKs within
+   * milliseconds, so a resend means a refused update, a lost ACK or an update the agent dropped.
    */
   readonly updateRetrySchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /** How often to send a HEARTBEAT call while subscribed. Default: 30 minutes, as the Mesos library does. */
@@ -84,7 +85,7 @@ export interface DriverOptions {
 }
 
 export const defaultUpdateRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
-  Schedule.exponential(Duration.seconds(10)),
+  Schedule.exponential(Duration.seconds(1)),
   Schedule.spaced(Duration.minutes(1))
 ])
 
@@ -296,7 +297,9 @@ export const makeWithConfig = <E, R>(
         executorId: ids.executorId
       })
       const acknowledged = yield* Deferred.make<void, DriverNotRunning>()
-      yield* FiberSet.run(deliveries, annotate(deliver(status, acknowledged)))
+      // Interruptible even when sent from a finalizer (a task reporting TASK_KILLED as it is interrupted):
+      // the ACK must be able to stop the resend loop.
+      yield* FiberSet.run(deliveries, Effect.interruptible(annotate(deliver(status, acknowledged))))
       yield* Metric.update(metrics.updatesPending, ledger.pendingUpdates)
       yield* Effect.annotateCurrentSpan({ taskId, state: TaskState[status.state] ?? String(status.state) })
       return { uuid: status.uuid, acknowledged: Deferred.await(acknowledged) }
@@ -557,7 +560,7 @@ export const makeWithConfig = <E, R>(
       sendFrameworkMessage,
       runTask: (taskId, work) =>
         FiberMap.run(taskFibers, taskIdValue(taskId))(
-          work.pipe(
+          Effect.interruptible(work).pipe(
             Effect.catchCause((cause) =>
               Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("task fiber failed", cause)
             ),
