@@ -1,13 +1,16 @@
 // `npm run bundle`: the CLI and everything it imports as ONE ES module that plain Node >= 22 runs
 // (`node effect-mesos-executor.mjs command`), for agents that fetch the executor as a single file.
-// It bundles the compiled dist/ (so run after `npm run build`), inlining the lazily imported parts.
+// It bundles the compiled dist/ (so run it after `npm run build`), inlining the lazily imported parts.
+// Usage: node scripts/bundle.ts [output file]   (default dist/effect-mesos-executor.mjs)
 import { statSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { build } from "rolldown"
 
-const output = "dist/effect-mesos-executor.mjs"
+const root = fileURLToPath(new URL("..", import.meta.url))
+const output = process.argv[2] ?? `${root}dist/effect-mesos-executor.mjs`
 
 await build({
-  input: "dist/cli/main.js",
+  input: `${root}dist/cli/main.js`,
   platform: "node",
   logLevel: "warn",
   output: {
