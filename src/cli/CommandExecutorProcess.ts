@@ -12,7 +12,15 @@ import * as CommandExecutor from "../command/CommandExecutor.js"
 import { ExecutorConfig } from "../config/ExecutorConfig.js"
 import * as HttpAgentClient from "../transport/HttpAgentClient.js"
 
-const AgentLive = HttpAgentClient.layer.pipe(Layer.provideMerge(ExecutorConfig.layer))
+/**
+ * Once read, the token leaves the process environment, as the Mesos library erases it: no process this
+ * executor starts (tasks, health checks, whatever user code spawns) can inherit it.
+ */
+const ConfigLive = ExecutorConfig.layer.pipe(
+  Layer.tap(() => Effect.sync(() => delete process.env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"]))
+)
+
+const AgentLive = HttpAgentClient.layer.pipe(Layer.provideMerge(ConfigLive))
 
 /**
  * Runs the command executor to its end. As in the Mesos executors' `main`, only a stopped driver is a

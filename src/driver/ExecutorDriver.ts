@@ -82,6 +82,12 @@ export interface DriverOptions {
    * one. Default 30 seconds.
    */
   readonly callTimeout?: Duration.Input | undefined
+  /**
+   * How long to keep trying the first SUBSCRIBE through transient failures (refused connection, 503, 404).
+   * Default 1 minute, the agent's `--executor_registration_timeout`: past it the agent destroys an executor
+   * that has not subscribed, so trying longer is pointless. (The Mesos library gives up at the first failure.)
+   */
+  readonly registrationTimeout?: Duration.Input | undefined
 }
 
 export const defaultUpdateRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
@@ -194,6 +200,7 @@ export const makeWithConfig = <E, R>(
     const annotate = Effect.annotateLogs({ frameworkId: config.frameworkId, executorId: config.executorId })
 
     const callTimeout = Duration.fromInputUnsafe(options.callTimeout ?? Duration.seconds(30))
+    const registrationTimeout = Duration.fromInputUnsafe(options.registrationTimeout ?? Duration.minutes(1))
     const withCallTimeout = <A, R2>(callType: string, call: Effect.Effect<A, AgentCallError, R2>) =>
       Effect.timeoutOrElse(call, {
         duration: callTimeout,
@@ -344,8 +351,11 @@ export const makeWithConfig = <E, R>(
 
     const subscribeCall = () => callWith({ type: Call_Type.SUBSCRIBE, subscribe: ledger.subscribePayload() })
 
-    /** Subscribes, retrying transient failures after uniform random waits in [0, backoff max]. */
-    const acquireSubscription = (deadline: number) =>
+    /**
+     * Subscribes, retrying transient failures after uniform random waits in [0, backoff max], until
+     * `giveUp` (the end of the registration or recovery window).
+     */
+    const acquireSubscription = (giveUp: { readonly at: number; readonly error: ExecutorDriverError }) =>
       Effect.gen(function*() {
         let attempt = 0
         while (true) {
@@ -369,17 +379,30 @@ export const makeWithConfig = <E, R>(
       }).pipe((attempts) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.timeoutOrElse(attempts, {
-            duration: Duration.millis(Math.max(0, deadline - now)),
-            orElse: () =>
-            Effect.fail(
-              new ExecutorDriverError({
-                reason: "RecoveryTimeout",
-                  detail: `not subscribed again within the recovery timeout (${Duration.format(config.recoveryTimeout)})`
-                })
-              )
+            duration: Duration.millis(Math.max(0, giveUp.at - now)),
+            orElse: () => Effect.fail(giveUp.error)
           })
         )
       )
+
+    /** The window to subscribe in, from now: the first time, and after each disconnection. */
+    const window = (first: boolean) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        first
+          ? {
+            at: now + Duration.toMillis(registrationTimeout),
+            error: new ExecutorDriverError({
+              reason: "RegistrationTimeout",
+              detail: `could not subscribe within ${Duration.format(registrationTimeout)} of starting`
+            })
+          }
+          : {
+            at: now + Duration.toMillis(config.recoveryTimeout),
+            error: new ExecutorDriverError({
+              reason: "RecoveryTimeout",
+              detail: `not subscribed again within the recovery timeout (${Duration.format(config.recoveryTimeout)})`
+            })
+          })
 
     const onSubscribed = Effect.suspend(() => {
       ledger.markSubscribePayloadSent()
@@ -391,10 +414,9 @@ export const makeWithConfig = <E, R>(
     })
 
     const connection = Effect.gen(function*() {
-      const recoveryDeadline = Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(config.recoveryTimeout))
-      let deadline = yield* recoveryDeadline
+      let giveUp = yield* window(true)
       while (true) {
-        const { events, scope } = yield* acquireSubscription(deadline)
+        const { events, scope } = yield* acquireSubscription(giveUp)
         yield* onSubscribed
         const lost = yield* Stream.runForEach(events, receive).pipe(
           Effect.match({
@@ -411,7 +433,7 @@ export const makeWithConfig = <E, R>(
             detail: `${lost.message}; the framework does not checkpoint, so there is no agent recovery to wait for`
           })
         }
-        deadline = yield* recoveryDeadline
+        giveUp = yield* window(false)
       }
     }).pipe(
       Effect.catch((error) => Queue.offer(queue, { _tag: "LostAgent", error })),

@@ -37,12 +37,13 @@ export class FrameworkMessageFailed extends Schema.TaggedError<FrameworkMessageF
 
 /**
  * How a driver ended when it did not simply stop:
+ * - `RegistrationTimeout`: could not subscribe at all (agent unreachable or unavailable) at start;
  * - `RecoveryTimeout`: disconnected with checkpointing and not resubscribed within MESOS_RECOVERY_TIMEOUT;
  * - `Disconnected`: disconnected without checkpointing (nothing to wait for);
  * - `SubscribeRejected`: the agent refused SUBSCRIBE for good (for instance 400 "Framework cannot be found").
  */
 export class ExecutorDriverError extends Schema.TaggedError<ExecutorDriverError>()("ExecutorDriverError", {
-  reason: Schema.Literals(["RecoveryTimeout", "Disconnected", "SubscribeRejected"]),
+  reason: Schema.Literals(["RegistrationTimeout", "RecoveryTimeout", "Disconnected", "SubscribeRejected"]),
   detail: Schema.String
 }) {
   override get message(): string {

@@ -114,6 +114,20 @@ describe("ExecutorDriver", () => {
         assert.deepStrictEqual(log, ["registered fake-agent-S0"])
       }).pipe(Effect.provide(FakeAgent.layer())))
 
+    it.effect("an agent unreachable from the start: retried for the registration timeout (1 minute), then RegistrationTimeout", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        yield* agent.restart({ downFor: "1 hour" })
+        const log: Array<string> = []
+        const { running } = yield* start(recordingExecutor(log))
+        yield* TestClock.adjust("59 seconds")
+        assert.isUndefined(running.pollUnsafe())
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Effect.flip(Fiber.join(running))
+        assert.strictEqual((error as ExecutorDriverError.ExecutorDriverError).reason, "RegistrationTimeout")
+        assert.deepStrictEqual(log, ["shutdown"])
+      }).pipe(Effect.provide(FakeAgent.layer())))
+
     it.effect("a SUBSCRIBE the agent refuses for good runs error and shutdown, and ends with SubscribeRejected", () =>
       Effect.gen(function*() {
         const log: Array<string> = []
