@@ -2,8 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { fixture, processRunning, root, runBin, temporaryDirectory, writeTasks } from "./bin.js"
-
+import { fixture, processRunning, root, run, runBin, temporaryDirectory, writeTasks } from "./bin.js"
 
 /** This test's Node, by absolute path: the agent's PATH would find another one. */
 const node = process.execPath
@@ -32,10 +31,10 @@ const oneTask = (executorId: string, expect: unknown, task: object = {}) => ({
 })
 
 describe.concurrent("effect-mesos-executor local", () => {
-  it.live("runs examples/tasks.json with the command executor: every task ends as expected, exit 0", () =>
+  it.live("npm start: runs examples/tasks.json with the command executor, every task ends as expected, exit 0", () =>
     Effect.gen(function*() {
       const workDir = yield* temporaryDirectory
-      const outcome = yield* runBin(["local", "--tasks", "examples/tasks.json", "--work-dir", workDir])
+      const outcome = yield* run("npm", ["start", "--silent", "--", "--work-dir", workDir], { cwd: root })
       assert.strictEqual(outcome.exit, 0, outcome.stdout + outcome.stderr)
       const { stdout } = outcome
       // Not a terminal: plain lines, timestamped from the agent's start.

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Fiber, Metric, Schedule, Schema } from "effect"
+import { create } from "@bufbuild/protobuf"
+import { Clock, Duration, Effect, Exit, Fiber, Metric, Schedule, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   AgentClient,
+  AgentEvent,
   Executor,
   ExecutorConfig,
   ExecutorDriver,
@@ -410,6 +412,36 @@ describe("ExecutorDriver", () => {
         yield* agent.kill("t1", { gracePeriod: { nanoseconds: 1_500_000_000n } })
         yield* TestClock.adjust("1 millis")
         assert.deepStrictEqual(log.slice(1), ["kill t1 1500000000", "task interrupted"])
+      }).pipe(Effect.provide(FakeAgent.layer())))
+
+    it.effect("an event type this version does not know is logged and skipped; the next event is handled", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        const client = yield* AgentClient.AgentClient
+        const unknown: AgentEvent.AgentEvent = {
+          _tag: "Unknown",
+          reason: "UnknownType",
+          type: 42,
+          event: create(MesosExecutor.EventSchema, {})
+        }
+        const withUnknownFirst = AgentClient.AgentClient.of({
+          send: client.send,
+          subscribe: (call) => Effect.map(client.subscribe(call), (events) => Stream.concat(Stream.make(unknown), events))
+        })
+        const log: Array<string> = []
+        yield* agent.launch(task("t1"))
+        yield* start(recordingExecutor(log)).pipe(Effect.provideService(AgentClient.AgentClient, withUnknownFirst))
+        assert.deepStrictEqual(log, ["registered fake-agent-S0", "launch t1"])
+      }).pipe(Effect.provide(FakeAgent.layer())))
+
+    it.effect("sendFrameworkMessage sends a MESSAGE call with the bytes; the agent forwards it", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        const { driver } = yield* start(recordingExecutor([]))
+        yield* driver.sendFrameworkMessage(new Uint8Array([0, 255, 7]))
+        const [message] = (yield* agent.state).messages
+        assert.deepStrictEqual(message?.data, new Uint8Array([0, 255, 7]))
+        assert.isTrue(message?.forwarded)
       }).pipe(Effect.provide(FakeAgent.layer())))
 
     it.effect("ignores HEARTBEAT events and sends a HEARTBEAT call every 30 minutes", () =>
