@@ -4,6 +4,7 @@
  * agent starts it with (`executorEnvironment()` in `src/slave/slave.cpp`).
  */
 import { Array as Arr, Config, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
+import * as ContentType from "../wire/ContentType.js"
 import * as MesosDuration from "./MesosDuration.js"
 
 const variables = {
@@ -77,9 +78,6 @@ export class UnixSocketEndpoint extends Schema.TaggedClass<UnixSocketEndpoint>()
 export const AgentEndpoint = Schema.Union([TcpEndpoint, UnixSocketEndpoint])
 export type AgentEndpoint = typeof AgentEndpoint.Type
 
-/** The encoding of calls and events; the agent accepts nothing else. */
-export const ContentType = Schema.Literals(["application/x-protobuf", "application/json"])
-export type ContentType = typeof ContentType.Type
 
 const constructorDefault = <S extends Schema.Top & Schema.WithoutConstructorDefault>(value: S["~type.make"]) =>
   Schema.withConstructorDefault<S>(Effect.succeed(value))
@@ -121,7 +119,7 @@ export class ExecutorSettings extends Schema.Class<ExecutorSettings>("ExecutorSe
   /** `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`: sent as `Authorization: Bearer <token>`. */
   authenticationToken: Schema.Option(Schema.Redacted(Schema.String)).pipe(constructorDefault(Option.none())),
   /** The encoding of calls and events. Not set by the agent: choose it with `ExecutorConfig.make`. */
-  contentType: ContentType.pipe(constructorDefault("application/x-protobuf"))
+  contentType: ContentType.ContentType.pipe(constructorDefault(ContentType.protobuf))
 }) {}
 
 /**

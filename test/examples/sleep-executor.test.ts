@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import { ExecutorConfig, ExecutorDriver, Mesos } from "effect-mesos-executor"
 import { AgentModel, FakeAgent, HttpFakeAgent } from "effect-mesos-executor/testing"
 import { main, sleepExecutor } from "../../examples/sleep-executor.js"
+import { statesByTask } from "../support/agent.js"
 
 const { TaskState } = Mesos
 
@@ -12,18 +13,6 @@ const sleeper = (id: string, seconds: string) => ({
   taskId: { value: id },
   agentId: { value: "fake-agent-S0" },
   data: new TextEncoder().encode(seconds)
-})
-
-/** Task id → the states the agent received from the executor, in order. */
-const statesByTask = Effect.gen(function*() {
-  const agent = yield* AgentModel.AgentModel
-  const states: Record<string, Array<string>> = {}
-  for (const update of (yield* agent.state).updates) {
-    if (update.origin === "Executor" && update.outcome === "Forwarded") {
-      ;(states[update.taskId] ??= []).push(TaskState[update.status.state] ?? "?")
-    }
-  }
-  return states
 })
 
 describe("examples/sleep-executor", () => {

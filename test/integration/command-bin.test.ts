@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Mesos } from "effect-mesos-executor"
 import { AgentModel, HttpFakeAgent } from "effect-mesos-executor/testing"
+import { statesByTask } from "../support/agent.js"
 
 const bin = fileURLToPath(new URL("../../bin/effect-mesos-executor", import.meta.url))
 const agentPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -50,18 +51,6 @@ const task = (id: string, command: string, extra: Record<string, unknown> = {}) 
   agentId: { value: "fake-agent-S0" },
   command: { value: command },
   ...extra
-})
-
-/** Task id → the states the executor reported (accepted by the agent), in order. */
-const statesByTask = Effect.gen(function*() {
-  const agent = yield* AgentModel.AgentModel
-  const states: Record<string, Array<string>> = {}
-  for (const update of (yield* agent.state).updates) {
-    if (update.origin === "Executor" && update.outcome === "Forwarded") {
-      ;(states[update.taskId] ??= []).push(TaskState[update.status.state] ?? "?")
-    }
-  }
-  return states
 })
 
 const terminal = (taskId: string) =>

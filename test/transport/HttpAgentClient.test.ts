@@ -4,7 +4,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { create } from "@bufbuild/protobuf"
 import { Deferred, Effect, Exit, Fiber, Option, Redacted, Result, Scope, Stream } from "effect"
-import { readFileSync } from "node:fs"
 import type { ServerResponse } from "node:http"
 import { join } from "node:path"
 import { inspect } from "node:util"
@@ -24,37 +23,24 @@ import {
   temporaryDirectory,
   writeApart
 } from "./RawAgentServer.js"
+import { readVector, streamEventNames } from "../support/vectors.js"
 
-const vectors = new URL("../../../shared/mesos/vectors/", import.meta.url)
-const vector = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, vectors)))
-
-// The events of the golden streams, in order (vectors/README.md).
-const streamEventNames = [
-  "subscribed",
-  "launch",
-  "launch-group",
-  "heartbeat",
-  "acknowledged",
-  "message",
-  "kill",
-  "shutdown"
-] as const
 
 const encodings = [
-  { codec: WireCodec.protobuf, extension: "bin", stream: vector("stream.x-protobuf.recordio") },
-  { codec: WireCodec.json, extension: "json", stream: vector("stream.json.recordio") }
+  { codec: WireCodec.protobuf, extension: "bin", stream: readVector("stream.x-protobuf.recordio") },
+  { codec: WireCodec.json, extension: "json", stream: readVector("stream.json.recordio") }
 ] as const
 
 /** The golden stream's events, decoded one by one from their own vector files. */
 const expectedEvents = (codec: WireCodec.WireCodec, extension: string): Array<AgentEvent.AgentEvent> =>
-  streamEventNames.map((name) => Result.getOrThrow(AgentEvent.decode(codec, vector(`event-${name}.${extension}`))))
+  streamEventNames.map((name) => Result.getOrThrow(AgentEvent.decode(codec, readVector(`event-${name}.${extension}`))))
 
-const goldenCall = (name: string): Call => Result.getOrThrow(WireCodec.protobuf.decodeCall(vector(`call-${name}.bin`)))
+const goldenCall = (name: string): Call => Result.getOrThrow(WireCodec.protobuf.decodeCall(readVector(`call-${name}.bin`)))
 const subscribeCall = goldenCall("subscribe")
 const updateCall = goldenCall("update")
 const messageCall = goldenCall("message")
 
-const oneHeartbeat = [RecordIO.encode(vector("event-heartbeat.bin"))]
+const oneHeartbeat = [RecordIO.encode(readVector("event-heartbeat.bin"))]
 
 const token = "eyJhbGciOiJIUzI1NiJ9.eyJmaWQiOiJmIn0.c2VjcmV0LXNpZ25hdHVyZQ"
 
@@ -163,7 +149,7 @@ describe("HttpAgentClient", () => {
     it.live("subscribes and calls over the Unix domain socket on /slave(1)/api/v1/executor", () =>
       Effect.gen(function*() {
         const directory = yield* temporaryDirectory
-        const agent = yield* listen(agentStreaming([vector("stream.x-protobuf.recordio")]), {
+        const agent = yield* listen(agentStreaming([readVector("stream.x-protobuf.recordio")]), {
           unixSocketPath: join(directory, "agent.sock")
         })
         const client = yield* HttpAgentClient.make(settings(agent))
@@ -406,12 +392,12 @@ describe("HttpAgentClient", () => {
 
     it.live("decodes by the response's Content-Type, else by the requested one", () =>
       Effect.gen(function*() {
-        const json = yield* listen(agentStreaming([vector("stream.json.recordio")], { contentType: ContentType.json }))
+        const json = yield* listen(agentStreaming([readVector("stream.json.recordio")], { contentType: ContentType.json }))
         const labelledClient = yield* HttpAgentClient.make(settings(json))
         const labelled = yield* drain(yield* labelledClient.subscribe(subscribeCall))
         assert.deepStrictEqual(labelled.received, expectedEvents(WireCodec.json, "json"))
 
-        const protobuf = yield* listen(agentStreaming([vector("stream.x-protobuf.recordio")]))
+        const protobuf = yield* listen(agentStreaming([readVector("stream.x-protobuf.recordio")]))
         const unlabelledClient = yield* HttpAgentClient.make(settings(protobuf))
         const unlabelled = yield* drain(yield* unlabelledClient.subscribe(subscribeCall))
         assert.deepStrictEqual(unlabelled.received, expectedEvents(WireCodec.protobuf, "bin"))
@@ -419,8 +405,8 @@ describe("HttpAgentClient", () => {
 
     it.live("ends with ConnectionLost when the socket breaks inside a record", () =>
       Effect.gen(function*() {
-        const heartbeat = RecordIO.encode(vector("event-heartbeat.bin"))
-        const message = RecordIO.encode(vector("event-message.bin"))
+        const heartbeat = RecordIO.encode(readVector("event-heartbeat.bin"))
+        const message = RecordIO.encode(readVector("event-message.bin"))
         const agent = yield* listen(
           agentStreaming([heartbeat, message.subarray(0, 5)], { contentType: ContentType.protobuf, end: "destroy" })
         )
@@ -432,7 +418,7 @@ describe("HttpAgentClient", () => {
 
     it.live("ends with Undecodable when the agent ends the body inside a record", () =>
       Effect.gen(function*() {
-        const heartbeat = RecordIO.encode(vector("event-heartbeat.bin"))
+        const heartbeat = RecordIO.encode(readVector("event-heartbeat.bin"))
         const agent = yield* listen(
           agentStreaming([heartbeat, heartbeat.subarray(0, 3)], { contentType: ContentType.protobuf })
         )
@@ -453,8 +439,8 @@ describe("HttpAgentClient", () => {
     for (const { codec, extension, name, record } of garbage) {
       it.live(`ends with Undecodable on ${name}, after the events before it`, () =>
         Effect.gen(function*() {
-          const heartbeat = RecordIO.encode(vector(`event-heartbeat.${extension}`))
-          const trailing = RecordIO.encode(vector(`event-shutdown.${extension}`))
+          const heartbeat = RecordIO.encode(readVector(`event-heartbeat.${extension}`))
+          const trailing = RecordIO.encode(readVector(`event-shutdown.${extension}`))
           // All in one chunk: the events before the bad record still come out, the ones after it do not.
           const body = new Uint8Array([...heartbeat, ...record, ...trailing])
           const agent = yield* listen(agentStreaming([body], { contentType: codec.contentType, end: "keep-open" }))

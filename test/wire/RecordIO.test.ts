@@ -1,23 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Result, Stream } from "effect"
 import * as fc from "fast-check"
-import { readFileSync } from "node:fs"
 import * as RecordIO from "../../src/wire/RecordIO.js"
+import { readVector, streamEventNames } from "../support/vectors.js"
 
-const vectors = new URL("../../../shared/mesos/vectors/", import.meta.url)
-const readVector = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, vectors)))
-
-// The order of the events in both golden streams (vectors/README.md).
-const streamEvents = [
-  "subscribed",
-  "launch",
-  "launch-group",
-  "heartbeat",
-  "acknowledged",
-  "message",
-  "kill",
-  "shutdown"
-] as const
 
 const LF = 0x0a
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
@@ -148,9 +134,9 @@ describe("RecordIO", () => {
   describe("golden streams", () => {
     const protobuf = {
       stream: readVector("stream.x-protobuf.recordio"),
-      events: streamEvents.map((name) => readVector(`event-${name}.bin`))
+      events: streamEventNames.map((name) => readVector(`event-${name}.bin`))
     }
-    const jsonFiles = streamEvents.map((name) => readVector(`event-${name}.json`))
+    const jsonFiles = streamEventNames.map((name) => readVector(`event-${name}.json`))
     const json = {
       stream: readVector("stream.json.recordio"),
       // Each .json vector is one line: the record plus the LF that ends the file.

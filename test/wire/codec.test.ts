@@ -6,7 +6,7 @@ import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect"
 import { fromText } from "@bufbuild/protobuf/txtpb"
 import { Effect, Result, Stream } from "effect"
 import * as fc from "fast-check"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import {
   type Call,
   Call_Type,
@@ -19,10 +19,8 @@ import { TaskState, TaskStatus_Source } from "../../src/gen/mesos/v1/mesos_pb.js
 import * as AgentEvent from "../../src/wire/AgentEvent.js"
 import * as RecordIO from "../../src/wire/RecordIO.js"
 import * as WireCodec from "../../src/wire/WireCodec.js"
+import { readVector, readVectorText, vectorsDirectory } from "../support/vectors.js"
 
-const vectorsDir = new URL("../../../shared/mesos/vectors/", import.meta.url)
-const readBytes = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, vectorsDir)))
-const readText = (name: string): string => readFileSync(new URL(name, vectorsDir), "utf8")
 
 const codecs = [WireCodec.protobuf, WireCodec.json] as const
 
@@ -42,7 +40,7 @@ interface Vector {
 const callVector = (name: string): Vector => ({
   name,
   schema: CallSchema,
-  expected: fromText(CallSchema, readText(`${name}.txtpb`)),
+  expected: fromText(CallSchema, readVectorText(`${name}.txtpb`)),
   decode: (codec, bytes) => codec.decodeCall(bytes),
   encode: (codec, call) => codec.encodeCall(call as Call)
 })
@@ -50,18 +48,18 @@ const callVector = (name: string): Vector => ({
 const eventVector = (name: string): Vector => ({
   name,
   schema: EventSchema,
-  expected: fromText(EventSchema, readText(`${name}.txtpb`)),
+  expected: fromText(EventSchema, readVectorText(`${name}.txtpb`)),
   decode: (codec, bytes) => codec.decodeEvent(bytes),
   encode: (codec, event) => codec.encodeEvent(event as Event)
 })
 
-const vectors: ReadonlyArray<Vector> = readdirSync(vectorsDir)
+const vectors: ReadonlyArray<Vector> = readdirSync(vectorsDirectory)
   .filter((file) => file.endsWith(".txtpb"))
   .map((file) => file.slice(0, -".txtpb".length))
   .map((name) => name.startsWith("call-") ? callVector(name) : eventVector(name))
 
 const vectorBytes = (vector: { readonly name: string }, codec: WireCodec.WireCodec): Uint8Array =>
-  readBytes(`${vector.name}.${codec === WireCodec.protobuf ? "bin" : "json"}`)
+  readVector(`${vector.name}.${codec === WireCodec.protobuf ? "bin" : "json"}`)
 
 const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString("hex")
 
@@ -161,7 +159,7 @@ describe("WireCodec: golden vectors", () => {
     it("encodes to Mesos JSON as the agent writes it, defaults included", () => {
       const encoded = new TextDecoder().decode(getOk(vector.encode(WireCodec.json, vector.expected)))
       // As values: the agent prints 128.0 where JavaScript prints 128, and key order differs.
-      expect(JSON.parse(encoded)).toStrictEqual(JSON.parse(readText(`${vector.name}.json`)))
+      expect(JSON.parse(encoded)).toStrictEqual(JSON.parse(readVectorText(`${vector.name}.json`)))
     })
   })
 
@@ -350,7 +348,7 @@ describe("WireCodec: decoding what is not a message", () => {
   })
 
   it("truncated protobuf is a WireDecodeError", () => {
-    const launch = readBytes("event-launch.bin")
+    const launch = readVector("event-launch.bin")
     for (const length of [1, 3, 100, launch.length - 1]) {
       assert.strictEqual(getError(WireCodec.protobuf.decodeEvent(launch.subarray(0, length)))._tag, "WireDecodeError")
     }
@@ -450,7 +448,7 @@ describe("WireCodec: the golden SUBSCRIBE streams through RecordIO", () => {
     getOk(RecordIO.decodeAll(chunks)).map((record) => getOk(AgentEvent.decode(codec, record)))
 
   describe.each(codecs.map((codec) => [codec.contentType, codec] as const))("%s", (type, codec) => {
-    const body = readBytes(`stream.${type.slice("application/".length)}.recordio`)
+    const body = readVector(`stream.${type.slice("application/".length)}.recordio`)
 
     it("split once at every byte boundary", () => {
       for (let cut = 0; cut <= body.length; cut++) {
