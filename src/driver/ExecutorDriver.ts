@@ -50,7 +50,13 @@ import { ExecutorConfig } from "../config/ExecutorConfig.js"
 import { AgentCallError, AgentClient, AgentDisconnected } from "../transport/AgentClient.js"
 import type { AgentEvent } from "../wire/AgentEvent.js"
 import type { Executor, Registration } from "./Executor.js"
-import { DriverNotRunning, ExecutorDriverError, FrameworkMessageFailed, InvalidStatusUpdate } from "./ExecutorDriverError.js"
+import {
+  DriverNotRunning,
+  ExecutorDriverError,
+  FrameworkMessageFailed,
+  InvalidStatusUpdate,
+  StatusUpdateRejected
+} from "./ExecutorDriverError.js"
 import { UpdateLedger } from "./UpdateLedger.js"
 
 /** What the driver needs to know about its executor and agent (read from MESOS_* by `ExecutorConfig`). */
@@ -98,14 +104,20 @@ export const defaultUpdateRetrySchedule: Schedule.Schedule<unknown, unknown> = S
 /** How the driver ended, as in the classic API's `Status`. */
 export type DriverEnd = "Stopped" | "Aborted"
 
+/** Why an update will never be acknowledged. */
+export type StatusUpdateFailed = StatusUpdateRejected | DriverNotRunning
+
 /** A status update as the executor writes it: the driver fills `uuid`, `source`, `executor_id` and `timestamp`. */
 export type StatusUpdate = Omit<MessageInitShape<typeof TaskStatusSchema>, "$typeName" | "uuid" | "source">
 
 export interface StatusUpdateReceipt {
   /** The 16 bytes the agent will echo in ACKNOWLEDGED. */
   readonly uuid: Uint8Array
-  /** Completes when the agent has acknowledged the update. */
-  readonly acknowledged: Effect.Effect<void, DriverNotRunning>
+  /**
+   * Completes when the agent has acknowledged the update; fails when the agent refused it for good, or
+   * when the driver ended before the ACK came (the update is then in no later SUBSCRIBE).
+   */
+  readonly acknowledged: Effect.Effect<void, StatusUpdateFailed>
 }
 
 export interface ExecutorDriverShape<E = unknown> {
@@ -215,7 +227,7 @@ export const makeWithConfig = <E, R>(
       })
     const send = (call: Call) => withCallTimeout(Call_Type[call.type] ?? "call", agent.send(call))
 
-    const ledger = new UpdateLedger()
+    const ledger = new UpdateLedger<StatusUpdateFailed>()
     const ended = yield* Deferred.make<DriverEnd, E | ExecutorDriverError>()
     const queue = yield* Queue.bounded<DriverInput>(options.eventBufferSize ?? 4096)
     const subscribed = yield* Latch.make(false)
@@ -232,7 +244,10 @@ export const makeWithConfig = <E, R>(
 
     const end = (exit: Exit.Exit<DriverEnd, E | ExecutorDriverError>) =>
       Effect.suspend(() => {
-        running = false
+        if (running) {
+          running = false
+          ledger.abandon(new DriverNotRunning({ operation: "waiting for an acknowledgement" }))
+        }
         return Deferred.done(ended, exit)
       })
 
@@ -250,25 +265,47 @@ export const makeWithConfig = <E, R>(
       return lane
     }
 
-    const deliver = (status: TaskStatus, acknowledged: Deferred.Deferred<void, DriverNotRunning>) => {
-      const pending = ledger.add(status, () => Deferred.doneUnsafe(acknowledged, Exit.void))
+    /**
+     * Delivers one update until the agent acknowledges it. Until the agent has accepted it (202, or a
+     * SUBSCRIBE carrying it), later updates of the same task wait in its lane, so that a refused RUNNING
+     * cannot be overtaken by FINISHED. After that it is resent on the schedule while no ACK comes. An
+     * answer that will not change (400, 401, 403, ...) rejects the update and is reported to `error`.
+     */
+    const deliver = (status: TaskStatus, outcome: Deferred.Deferred<void, StatusUpdateFailed>) => {
+      const pending = ledger.add(status, (failure) =>
+        Deferred.doneUnsafe(outcome, failure === undefined ? Exit.void : Exit.fail(failure)))
       const call = callWith({ type: Call_Type.UPDATE, update: create(Call_UpdateSchema, { status }) })
       let attempts = 0
-      const attempt = Effect.gen(function*() {
+      const sendOnce = Effect.gen(function*() {
         yield* Latch.await(subscribed)
-        if (pending.coveredBySubscribe) {
-          pending.coveredBySubscribe = false
-          return
-        }
+        if (pending.coveredBySubscribe) return
         if (attempts++ > 0) yield* Metric.update(metrics.updatesRetried, 1)
-        yield* laneOf(pending.taskId).withPermit(send(call)).pipe(
-          Effect.tap(() => Metric.update(metrics.updatesSent, 1)),
-          Effect.catch((error) => Effect.logWarning("status update not accepted; will resend", error.message))
+        yield* send(call).pipe(
+          Effect.tapError((error) => Effect.logWarning("status update not accepted", error.message))
         )
+        yield* Metric.update(metrics.updatesSent, 1)
       })
-      return attempt.pipe(
-        Effect.repeat(retrySchedule),
-        Effect.raceFirst(Deferred.await(acknowledged)),
+      const accepted = laneOf(pending.taskId).withPermit(
+        Effect.retry(sendOnce, { schedule: retrySchedule, while: (error) => error.isTransient })
+      )
+      // The first tick follows the acceptance just made; each later one resends unless a SUBSCRIBE did.
+      let resendDue = false
+      const resend = Effect.suspend(() => {
+        const due = resendDue && !pending.coveredBySubscribe
+        resendDue = true
+        pending.coveredBySubscribe = false
+        return due ? sendOnce.pipe(Effect.catchIf((error) => error.isTransient, () => Effect.void)) : Effect.void
+      })
+      const reject = (error: AgentCallError) =>
+        Effect.suspend(() => {
+          ledger.reject(pending, new StatusUpdateRejected({ taskId: pending.taskId, detail: error.message }))
+          const message = `status update for task '${pending.taskId}' rejected by the agent: ${error.message}`
+          return Queue.offer(queue, { _tag: "Error", message })
+        })
+      return accepted.pipe(
+        Effect.andThen(Effect.repeat(resend, retrySchedule)),
+        Effect.catch(reject),
+        Effect.raceFirst(Deferred.await(outcome)),
         Effect.ignore,
         Effect.ensuring(
           Effect.sync(() => {
@@ -303,13 +340,13 @@ export const makeWithConfig = <E, R>(
         source: TaskStatus_Source.EXECUTOR,
         executorId: ids.executorId
       })
-      const acknowledged = yield* Deferred.make<void, DriverNotRunning>()
+      const outcome = yield* Deferred.make<void, StatusUpdateFailed>()
       // Interruptible even when sent from a finalizer (a task reporting TASK_KILLED as it is interrupted):
       // the ACK must be able to stop the resend loop.
-      yield* FiberSet.run(deliveries, Effect.interruptible(annotate(deliver(status, acknowledged))))
+      yield* FiberSet.run(deliveries, Effect.interruptible(annotate(deliver(status, outcome))))
       yield* Metric.update(metrics.updatesPending, ledger.pendingUpdates)
       yield* Effect.annotateCurrentSpan({ taskId, state: TaskState[status.state] ?? String(status.state) })
-      return { uuid: status.uuid, acknowledged: Deferred.await(acknowledged) }
+      return { uuid: status.uuid, acknowledged: Deferred.await(outcome) }
     })
 
     const sendFrameworkMessage = Effect.fn("ExecutorDriver.sendFrameworkMessage")(function*(data: Uint8Array) {
@@ -336,7 +373,8 @@ export const makeWithConfig = <E, R>(
         return Effect.andThen(Metric.update(metrics.updatesAcknowledged, 1), Metric.update(metrics.updatesPending, ledger.pendingUpdates))
       })
 
-    // ACKs bypass the callback queue so that a slow or blocked callback never delays them.
+    // ACKs bypass the callback queue, so that a slow callback does not delay them as long as the queue
+    // (eventBufferSize) has room; past that the stream is not read until the callbacks catch up.
     const receive = (event: AgentEvent): Effect.Effect<void> =>
       Effect.andThen(
         Metric.update(metrics.eventsByType, event._tag),
@@ -552,7 +590,8 @@ export const makeWithConfig = <E, R>(
 
     const eventLoop = Effect.whileLoop({
       while: () => running,
-      body: () => Effect.flatMap(Queue.take(queue), dispatch),
+      // `abort` may land while an event is taken: no callback runs after it.
+      body: () => Effect.flatMap(Queue.take(queue), (input) => (running ? dispatch(input) : Effect.void)),
       step: () => {}
     })
 
@@ -603,7 +642,7 @@ export const makeWithConfig = <E, R>(
       Effect.andThen(Scope.close(runScope, Exit.void)),
       Effect.forkIn(driverScope)
     )
-    yield* Scope.addFinalizer(driverScope, Deferred.done(ended, Exit.succeed("Aborted")))
+    yield* Scope.addFinalizer(driverScope, end(Exit.succeed("Aborted")))
 
     return driver
   })

@@ -13,6 +13,19 @@ export class InvalidStatusUpdate extends Schema.TaggedError<InvalidStatusUpdate>
   }
 }
 
+/**
+ * The agent refused a status update with an answer that will not change (400, 401, 403, ...): it is not
+ * resent. The `error` callback is told too, as the Mesos library does.
+ */
+export class StatusUpdateRejected extends Schema.TaggedError<StatusUpdateRejected>()("StatusUpdateRejected", {
+  taskId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `status update for task '${this.taskId}' rejected by the agent: ${this.detail}`
+  }
+}
+
 /** The driver has ended (stopped, aborted or shut down): it sends nothing more. */
 export class DriverNotRunning extends Schema.TaggedError<DriverNotRunning>()("DriverNotRunning", {
   operation: Schema.String

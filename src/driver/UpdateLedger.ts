@@ -10,13 +10,14 @@ import { create } from "@bufbuild/protobuf"
 import type { TaskInfo, TaskStatus } from "../gen/mesos/v1/mesos_pb.js"
 import { type Call_Subscribe, Call_SubscribeSchema, Call_UpdateSchema } from "../gen/mesos/v1/executor/executor_pb.js"
 
-export interface PendingUpdate {
+export interface PendingUpdate<Failure> {
   readonly key: string
   readonly taskId: string
   readonly status: TaskStatus
-  /** Set when a SUBSCRIBE carried this update, so the next retry tick does not send it again at once. */
+  /** Set when a SUBSCRIBE carried this update: that counts as sending it. */
   coveredBySubscribe: boolean
-  readonly acknowledged: () => void
+  /** Tells whoever waits for the ACK how it ended: `undefined` when acknowledged. */
+  readonly settle: (failure: Failure | undefined) => void
 }
 
 export const uuidKey = (uuid: Uint8Array): string => {
@@ -25,19 +26,15 @@ export const uuidKey = (uuid: Uint8Array): string => {
   return key
 }
 
-export class UpdateLedger {
-  private readonly updates = new Map<string, PendingUpdate>()
+export class UpdateLedger<Failure> {
+  private readonly updates = new Map<string, PendingUpdate<Failure>>()
   private readonly tasks = new Map<string, TaskInfo>()
   private readonly pendingByTask = new Map<string, number>()
   private readonly drained = new Set<() => void>()
-  private lastSubscribePayload: ReadonlyArray<PendingUpdate> = []
+  private lastSubscribePayload: ReadonlyArray<PendingUpdate<Failure>> = []
 
   get pendingUpdates(): number {
     return this.updates.size
-  }
-
-  get unacknowledgedTasks(): number {
-    return this.tasks.size
   }
 
   /** A launched task stays listed until any of its updates is acknowledged. */
@@ -45,13 +42,13 @@ export class UpdateLedger {
     if (task.taskId !== undefined) this.tasks.set(task.taskId.value, task)
   }
 
-  add(status: TaskStatus, acknowledged: () => void): PendingUpdate {
-    const pending: PendingUpdate = {
+  add(status: TaskStatus, settle: (failure: Failure | undefined) => void): PendingUpdate<Failure> {
+    const pending: PendingUpdate<Failure> = {
       key: uuidKey(status.uuid),
       taskId: status.taskId?.value ?? "",
       status,
       coveredBySubscribe: false,
-      acknowledged
+      settle
     }
     this.updates.set(pending.key, pending)
     this.pendingByTask.set(pending.taskId, (this.pendingByTask.get(pending.taskId) ?? 0) + 1)
@@ -62,17 +59,22 @@ export class UpdateLedger {
   acknowledge(taskId: string, uuid: Uint8Array): boolean {
     const pending = this.updates.get(uuidKey(uuid))
     if (pending === undefined || pending.taskId !== taskId) return false
-    this.updates.delete(pending.key)
-    const left = (this.pendingByTask.get(taskId) ?? 1) - 1
-    if (left === 0) this.pendingByTask.delete(taskId)
-    else this.pendingByTask.set(taskId, left)
+    this.remove(pending)
     this.tasks.delete(taskId)
-    pending.acknowledged()
-    if (this.updates.size === 0) {
-      for (const notify of this.drained) notify()
-      this.drained.clear()
-    }
+    pending.settle(undefined)
     return true
+  }
+
+  /** The agent refused the update for good: it is no longer owed, and its waiter learns why. */
+  reject(pending: PendingUpdate<Failure>, failure: Failure): void {
+    if (this.updates.get(pending.key) !== pending) return
+    this.remove(pending)
+    pending.settle(failure)
+  }
+
+  /** The driver ended: nobody will deliver the pending updates any more. */
+  abandon(failure: Failure): void {
+    for (const pending of [...this.updates.values()]) this.reject(pending, failure)
   }
 
   isPendingForTask(taskId: string): boolean {
@@ -103,5 +105,16 @@ export class UpdateLedger {
   markSubscribePayloadSent(): void {
     for (const pending of this.lastSubscribePayload) pending.coveredBySubscribe = true
     this.lastSubscribePayload = []
+  }
+
+  private remove(pending: PendingUpdate<Failure>): void {
+    this.updates.delete(pending.key)
+    const left = (this.pendingByTask.get(pending.taskId) ?? 1) - 1
+    if (left === 0) this.pendingByTask.delete(pending.taskId)
+    else this.pendingByTask.set(pending.taskId, left)
+    if (this.updates.size === 0) {
+      for (const notify of this.drained) notify()
+      this.drained.clear()
+    }
   }
 }

@@ -259,6 +259,67 @@ describe("ExecutorDriver", () => {
       }).pipe(Effect.provide(FakeAgent.layer())))
   })
 
+  describe("status update outcomes", () => {
+    it.effect("an update refused once (503) is not overtaken by the task's next update", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        const client = yield* AgentClient.AgentClient
+        let refused = false
+        const refusingFirstUpdate = AgentClient.AgentClient.of({
+          subscribe: client.subscribe,
+          send: (call) => {
+            if (call.type !== MesosExecutor.Call_Type.UPDATE || refused) return client.send(call)
+            refused = true
+            return Effect.fail(
+              new AgentClient.AgentCallError({ reason: "Unavailable", call: "UPDATE", status: 503, detail: "recovering" })
+            )
+          }
+        })
+        yield* agent.launch(task("t1"))
+        const { driver } = yield* start(Executor.make({ launchTask: () => Effect.void })).pipe(
+          Effect.provideService(AgentClient.AgentClient, refusingFirstUpdate)
+        )
+        const running = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_RUNNING })
+        const finished = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_FINISHED })
+        yield* TestClock.adjust("2 seconds")
+        yield* running.acknowledged
+        yield* finished.acknowledged
+        const received = (yield* agent.state).updates.map((update) => [TaskState[update.status.state], update.outcome])
+        assert.deepStrictEqual(received, [["TASK_RUNNING", "Forwarded"], ["TASK_FINISHED", "Forwarded"]])
+      }).pipe(Effect.provide(FakeAgent.layer())))
+
+    it.effect("an update the agent refuses for good (400) fails its receipt, is reported to error, and is not resent", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        const log: Array<string> = []
+        yield* agent.launch(task("t1"))
+        const { driver } = yield* start(recordingExecutor(log))
+        const receipt = yield* driver.sendStatusUpdate({
+          taskId: { value: "t1" },
+          state: TaskState.TASK_RUNNING,
+          checkStatus: { type: Mesos.CheckInfo_Type.COMMAND }
+        })
+        const error = yield* Effect.flip(receipt.acknowledged)
+        assert.strictEqual(error._tag, "StatusUpdateRejected")
+        assert.match(error.message, /Failed to validate/)
+        yield* TestClock.adjust("5 minutes")
+        assert.deepStrictEqual((yield* updateCalls).map((call) => call.status).filter((status) => status === 400), [400])
+        assert.isTrue(log.some((line) => /^error status update for task 't1' rejected by the agent/.test(line)), log.join("\n"))
+      }).pipe(Effect.provide(FakeAgent.layer())))
+
+    it.effect("receipts still waiting when the driver ends fail with DriverNotRunning", () =>
+      Effect.gen(function*() {
+        const agent = yield* AgentModel.AgentModel
+        yield* agent.launch(task("t1"))
+        yield* agent.setFaults({ withholdAcks: true })
+        const { driver } = yield* start(Executor.make({ launchTask: () => Effect.void }))
+        const receipt = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_RUNNING })
+        yield* driver.abort
+        const error = yield* Effect.flip(receipt.acknowledged)
+        assert.strictEqual(error._tag, "DriverNotRunning")
+      }).pipe(Effect.provide(FakeAgent.layer())))
+  })
+
   describe("re-subscription", () => {
     it.effect("lists every unacknowledged update and every task with no acknowledged update", () =>
       Effect.gen(function*() {
