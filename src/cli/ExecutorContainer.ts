@@ -8,6 +8,7 @@
  */
 import { Effect, Fiber, FileSystem, Path, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import * as TaskExit from "../command/TaskExit.js"
 
 /** The PATH a Mesos agent gives an executor whose environment has none (the host's default path). */
 export const agentDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -20,10 +21,8 @@ export type ExecutorCommand =
 export const describeCommand = (command: ExecutorCommand): string =>
   command._tag === "Shell" ? `sh -c ${JSON.stringify(command.script)}` : [command.program, ...command.args].join(" ")
 
-/** How the executor process ended. */
-export type ProcessExit =
-  | { readonly _tag: "Exited"; readonly code: number }
-  | { readonly _tag: "Signaled"; readonly signal: string }
+/** How the executor process ended: as a task's process does. */
+export type ProcessExit = TaskExit.TaskExit
 
 export const describeExit = (exit: ProcessExit): string =>
   exit._tag === "Exited" ? `exited with code ${exit.code}` : `killed by ${exit.signal}`
@@ -98,15 +97,8 @@ export const launch = Effect.fnUntraced(function*(options: LaunchOptions) {
     Effect.all([capture("stdout", handle.stdout), capture("stderr", handle.stderr)], { concurrency: 2 })
   )
 
-  const exit = handle.exitCode.pipe(
-    Effect.map((code): ProcessExit => ({ _tag: "Exited", code })),
-    // The spawner reports a death by signal as a failure whose cause names the signal.
-    Effect.catch((error) =>
-      Effect.succeed<ProcessExit>({
-        _tag: "Signaled",
-        signal: /signal: '(\w+)'/.exec(String(error.cause))?.[1] ?? "a signal"
-      })
-    ),
+  const exit = TaskExit.await(handle).pipe(
+    Effect.catch(() => Effect.succeed(TaskExit.TaskExit.Signaled({ signal: "an unknown signal" }))),
     // Let the last output reach the files, without waiting for processes that inherited the pipes and
     // outlive the executor.
     Effect.tap(() => Effect.ignore(Effect.timeout(Fiber.await(captured), "500 millis")))

@@ -18,7 +18,8 @@ import { type Activity, agentChanges } from "./Activity.js"
 import { Display } from "./Display.js"
 import * as ExecutorContainer from "./ExecutorContainer.js"
 import * as Report from "./Report.js"
-import { type ExecutorPlan, isTerminal, type TasksFile, taskIds } from "./TasksFile.js"
+import { isTerminal } from "../wire/TaskStates.js"
+import { type ExecutorPlan, type TasksFile, taskIds } from "./TasksFile.js"
 
 export interface Options {
   readonly tasksFile: TasksFile

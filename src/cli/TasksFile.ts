@@ -55,6 +55,7 @@ import {
 } from "../gen/mesos/v1/mesos_pb.js"
 import * as MesosJson from "../wire/MesosJson.js"
 import * as WireCodec from "../wire/WireCodec.js"
+import * as TaskStates from "../wire/TaskStates.js"
 
 /** What a task must end as. */
 export interface Expectation {
@@ -124,23 +125,7 @@ export const reasonName = (reason: TaskStatus_Reason): string => enumName(TaskSt
 
 const enumName = (schema: DescEnum, value: number): string => schema.value[value]?.name ?? String(value)
 
-const terminalStates = [
-  TaskState.TASK_FINISHED,
-  TaskState.TASK_FAILED,
-  TaskState.TASK_KILLED,
-  TaskState.TASK_ERROR,
-  TaskState.TASK_LOST,
-  TaskState.TASK_DROPPED,
-  TaskState.TASK_GONE,
-  TaskState.TASK_GONE_BY_OPERATOR
-] as const
-
-const terminalStateSet: ReadonlySet<TaskState> = new Set(terminalStates)
-
-/** Whether the task has ended: no update can change its state any more. */
-export const isTerminal = (state: TaskState): boolean => terminalStateSet.has(state)
-
-const TerminalStateName = Schema.Literals(terminalStates.map(stateName))
+const TerminalStateName = Schema.Literals(TaskStates.terminal.map(stateName))
 const ReasonName = Schema.Literals(TaskStatus_ReasonSchema.values.map((value) => value.name))
 const MesosObject = Schema.Record(Schema.String, Schema.Unknown)
 const Seconds = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))

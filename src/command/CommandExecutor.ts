@@ -113,7 +113,16 @@ export const make: Effect.Effect<
   const launch = (infos: ReadonlyArray<TaskInfo>, group: CommandTask.TaskGroup | undefined) =>
     Effect.gen(function*() {
       const driver = yield* ExecutorDriver.ExecutorDriver
-      if (shuttingDown) return yield* Effect.logWarning("ignoring a launch: the executor is shutting down")
+      if (shuttingDown) {
+        // Never started, so never to end by itself: say so, or the task would stay STAGING.
+        yield* Effect.logWarning("a launch while shutting down: its tasks are reported killed")
+        return yield* Effect.forEach(infos, (info) =>
+          info.taskId === undefined ? Effect.void : Effect.ignore(driver.sendStatusUpdate({
+            taskId: info.taskId,
+            state: TaskState.TASK_KILLED,
+            message: "The executor is shutting down"
+          })), { discard: true })
+      }
       const runtime: CommandTask.Runtime = { driver, spawner, cwd, healthChecksActive }
       // Every task of a group is known before any runs, so that a failing one finds the others to kill.
       const launched: Array<CommandTask.CommandTask> = []

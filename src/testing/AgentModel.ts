@@ -86,6 +86,7 @@ import {
   TaskStatus_Source
 } from "../gen/mesos/v1/mesos_pb.js"
 import * as MesosDuration from "../config/MesosDuration.js"
+import { isTerminal } from "../wire/TaskStates.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -1298,19 +1299,6 @@ const agentUpdate = (tx: Transaction, executor: ExecutorState, taskId: string, t
     "Agent"
   )
 }
-
-const terminalStates: ReadonlySet<TaskState> = new Set([
-  TaskState.TASK_FINISHED,
-  TaskState.TASK_FAILED,
-  TaskState.TASK_KILLED,
-  TaskState.TASK_ERROR,
-  TaskState.TASK_LOST,
-  TaskState.TASK_DROPPED,
-  TaskState.TASK_GONE,
-  TaskState.TASK_GONE_BY_OPERATOR
-])
-
-const isTerminal = (state: TaskState): boolean => terminalStates.has(state)
 
 const uuidKey = (uuid: Uint8Array): string => Array.from(uuid, (byte) => byte.toString(16).padStart(2, "0")).join("")
 
