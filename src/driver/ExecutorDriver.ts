@@ -162,7 +162,7 @@ export const metrics = {
     incremental: true
   }),
   updatesRetried: Metric.counter("mesos_executor_updates_retried", {
-    description: "UPDATE calls resent for want of an ACK",
+    description: "UPDATE calls sent again, after a refusal or for want of an ACK",
     incremental: true
   }),
   updatesAcknowledged: Metric.counter("mesos_executor_updates_acknowledged", {
