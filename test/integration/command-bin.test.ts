@@ -137,7 +137,7 @@ describe("bin/effect-mesos-executor command (real process, loopback agent)", () 
     Effect.gen(function*() {
       const agent = yield* AgentModel.AgentModel
       yield* agent.launch(task("a", "echo $$ > a.pid; exec sleep 60"))
-      yield* agent.launch(task("b", "echo $$ > b.pid; trap '' TERM; while :; do sleep 0.1; done"))
+      yield* agent.launch(task("b", "echo $$ > b.pid; trap '' TERM; exec sleep 60"))
       const executor = yield* startExecutor()
       for (const id of ["a", "b"]) {
         yield* agent.awaitUpdate((update) => update.taskId === id && update.status.state === TaskState.TASK_RUNNING)
