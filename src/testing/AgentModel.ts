@@ -123,6 +123,12 @@ export interface AgentModelOptions {
   readonly authentication?: boolean | undefined
   /** Initial faults; none by default. */
   readonly faults?: FaultsInput | undefined
+  /**
+   * Append to `calls`, `events` and `updates` in place instead of copying them on every change: O(1)
+   * instead of O(n) per request, for benchmarks with tens of thousands of updates. States read earlier
+   * then see the entries added later. Default false.
+   */
+  readonly appendHistoryInPlace?: boolean | undefined
 }
 
 export interface FrameworkOptions {
@@ -560,13 +566,18 @@ interface Config {
   readonly agentId: string
   /** The frameworks the agent was told about, for re-adding one the agent removed. */
   readonly frameworkInfos: Map<string, FrameworkInfo>
+  readonly appendHistoryInPlace: boolean
 }
 
 const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
   const clock = yield* Clock.Clock
   const scope = yield* Effect.scope
   const agentId = options.agentId ?? "fake-agent-S0"
-  const config: Config = { agentId, frameworkInfos: new Map() }
+  const config: Config = {
+    agentId,
+    frameworkInfos: new Map(),
+    appendHistoryInPlace: options.appendHistoryInPlace ?? false
+  }
 
   const frameworks = (options.frameworks ?? [{}]).map((framework, index): FrameworkState => {
     const info = frameworkInfo(framework, index)
@@ -816,12 +827,21 @@ class Transaction {
   write(id: number, executor: ExecutorState, event: Event): void {
     const queue = this.streams.get(id)
     if (queue !== undefined) Queue.offerUnsafe(queue, event)
-    this.state = {
-      ...this.state,
-      events: [
-        ...this.state.events,
-        { at: this.now, subscription: id, frameworkId: executor.frameworkId, executorId: executor.executorId, event }
-      ]
+    this.append("events", {
+      at: this.now,
+      subscription: id,
+      frameworkId: executor.frameworkId,
+      executorId: executor.executorId,
+      event
+    })
+  }
+
+  /** Adds an entry to a history list: a new list, or the same one with `appendHistoryInPlace`. */
+  append<K extends "calls" | "events" | "updates">(key: K, entry: AgentState[K][number]): void {
+    if (this.config.appendHistoryInPlace) {
+      ;(this.state[key] as Array<AgentState[K][number]>).push(entry)
+    } else {
+      this.state = { ...this.state, [key]: [...this.state[key], entry] }
     }
   }
 
@@ -838,7 +858,7 @@ class Transaction {
   }
 
   record(call: ReceivedCall): void {
-    this.state = { ...this.state, calls: [...this.state.calls, call] }
+    this.append("calls", call)
   }
 
   updateExecutor(executor: ExecutorState, change: Partial<ExecutorState>): ExecutorState {
@@ -1182,20 +1202,8 @@ const statusUpdate = (
     (executor.tasks.some((task) => task.task.taskId!.value === taskId) ||
       executor.queued.some((work) => workTasks(work).some((task) => task.taskId!.value === taskId)))
   )
-  const record = (outcome: UpdateOutcome): void => {
-    tx.state = {
-      ...tx.state,
-      updates: [...tx.state.updates, {
-        at: tx.now,
-        origin,
-        frameworkId,
-        executorId: owner?.executorId,
-        taskId,
-        status,
-        outcome
-      }]
-    }
-  }
+  const record = (outcome: UpdateOutcome): void =>
+    tx.append("updates", { at: tx.now, origin, frameworkId, executorId: owner?.executorId, taskId, status, outcome })
 
   if (findFramework(tx.state, frameworkId)?.status === "Terminating") {
     record("FrameworkTerminating")
