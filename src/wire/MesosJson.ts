@@ -188,11 +188,33 @@ const writeScalar = (scalar: ScalarType, value: ScalarValue, path: string): Json
       return writeFloatingPoint(value as number, path)
     case ScalarType.BYTES:
       return base64Encode(value as Uint8Array, "std")
+    case ScalarType.STRING:
+      // A lone surrogate (a string cut inside an emoji) is no UTF-8: write U+FFFD, as the binary
+      // encoding does, rather than a string no parser accepts.
+      return (value as unknown as WellFormable).toWellFormed()
+    case ScalarType.BOOL:
+      return value as boolean
     default:
-      // Strings, booleans, 32-bit numbers, and 64-bit bigints (the reflect API
-      // always hands those out as bigint).
-      return value as string | boolean | number | bigint
+      return writeInteger(scalar, value as number | bigint, path)
   }
+}
+
+// `String.prototype.toWellFormed` (Node >= 20) is missing from the ES2023 library typings.
+interface WellFormable {
+  readonly toWellFormed: () => string
+}
+
+/** 32-bit numbers and 64-bit bigints (the reflect API hands those out as bigint), checked against their type's range. */
+const writeInteger = (scalar: IntegerScalar, value: number | bigint, path: string): number | bigint => {
+  const [min, max] = integerRanges[scalar]
+  const integer = typeof value === "bigint" || Number.isInteger(value) ? BigInt(value) : undefined
+  if (integer === undefined || integer < min || integer > max) {
+    throw new MesosJsonError({
+      path,
+      reason: `${value} is out of range for a number (${ScalarType[scalar].toLowerCase()}: ${min} to ${max})`
+    })
+  }
+  return value
 }
 
 const writeFloatingPoint = (value: number, path: string): number | string => {

@@ -106,6 +106,19 @@ describe("MesosJson: other scalars", () => {
     )
   })
 
+  it("writes a string cut inside a surrogate pair with U+FFFD, as the binary encoding does, so it reads back", () => {
+    const status = create(TaskStatusSchema, { taskId: { value: "t" }, message: "fine \u{1F642}".slice(0, -1) })
+    const text = stringifyOk(TaskStatusSchema, status)
+    assert.strictEqual(parseOk(TaskStatusSchema, text).message, "fine \uFFFD")
+  })
+
+  it("refuses to write an integer out of its field's range, naming the field", () => {
+    const tooBig = create(AgentInfoSchema, { hostname: "h", port: 2 ** 40 })
+    const result = MesosJson.stringify(AgentInfoSchema, tooBig)
+    assert.isTrue(Result.isFailure(result))
+    if (Result.isFailure(result)) expect(result.failure.message).toMatch(/^field 'port': 1099511627776 is out of range for a number \(int32: /)
+  })
+
   it("doubles also accept \"Infinity\" and \"-Infinity\", and write infinities that way; NaN is neither", () => {
     assert.strictEqual(parseOk(TaskStatusSchema, `{"timestamp":"Infinity"}`).timestamp, Infinity)
     assert.strictEqual(parseOk(TaskStatusSchema, `{"timestamp":"-Infinity"}`).timestamp, -Infinity)
