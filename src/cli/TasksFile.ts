@@ -56,6 +56,7 @@ import {
 import * as MesosJson from "../wire/MesosJson.js"
 import * as WireCodec from "../wire/WireCodec.js"
 import * as TaskStates from "../wire/TaskStates.js"
+import type { QueuedWork } from "../testing/AgentModel.js"
 
 /** What a task must end as. */
 export interface Expectation {
@@ -76,9 +77,8 @@ export interface Kill {
   readonly killPolicy: KillPolicy | undefined
 }
 
-export type Work =
-  | { readonly _tag: "Task"; readonly task: TaskInfo }
-  | { readonly _tag: "TaskGroup"; readonly group: TaskGroupInfo }
+/** A task or a task group, as the agent queues it for an executor. */
+export type Work = QueuedWork
 
 export interface Launch {
   readonly work: Work
