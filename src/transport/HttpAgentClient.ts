@@ -16,7 +16,7 @@ import * as AgentEvent from "../wire/AgentEvent.js"
 import * as ContentType from "../wire/ContentType.js"
 import * as RecordIO from "../wire/RecordIO.js"
 import * as WireCodec from "../wire/WireCodec.js"
-import { AgentCallError, AgentClient, type AgentClientShape, AgentDisconnected } from "./AgentClient.js"
+import { AgentCallError, AgentClient, AgentDisconnected } from "./AgentClient.js"
 
 /** What the client needs to know: where the agent is, the encoding, and the token, if any. */
 type ConnectionSettings = Pick<ExecutorSettings, "agent" | "contentType" | "authenticationToken">
