@@ -247,6 +247,11 @@ export const parse = <Desc extends DescMessage>(
   schema: Desc,
   text: string
 ): Result.Result<MessageShape<Desc>, MesosJsonError> => {
+  if (nestedTooDeep(text)) {
+    return Result.fail(
+      new MesosJsonError({ path: "", reason: `objects and arrays nested deeper than ${maxNesting} levels` })
+    )
+  }
   let value: unknown
   try {
     value = parseExact(text)
@@ -263,6 +268,31 @@ export const decode = <Desc extends DescMessage>(
 ): Result.Result<MessageShape<Desc>, MesosJsonError> => parse(schema, utf8Decoder.decode(bytes))
 
 const utf8Decoder = new TextDecoder()
+
+/**
+ * No Mesos message nests anywhere near this deep; deeper input would only exhaust the stack of the
+ * recursive readers (and of `JSON.parse`'s reviver) with an error that names nothing.
+ */
+const maxNesting = 64
+
+const nestedTooDeep = (text: string): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i)
+    if (inString) {
+      if (char === 0x5c) i++ // a backslash escapes the next character
+      else if (char === 0x22) inString = false
+    } else if (char === 0x22) {
+      inString = true
+    } else if (char === 0x7b || char === 0x5b) {
+      if (++depth > maxNesting) return true
+    } else if (char === 0x7d || char === 0x5d) {
+      depth--
+    }
+  }
+  return false
+}
 
 /**
  * `JSON.parse`, except that an integer too large for a double to hold exactly

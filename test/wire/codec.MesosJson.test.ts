@@ -23,6 +23,7 @@ import {
   TaskStatusSchema,
   Value_RangeSchema
 } from "../../src/gen/mesos/v1/mesos_pb.js"
+import { Event_Type, EventSchema } from "../../src/gen/mesos/v1/executor/executor_pb.js"
 import * as MesosJson from "../../src/wire/MesosJson.js"
 
 const parseOk = <Desc extends DescMessage>(schema: Desc, text: string): MessageShape<Desc> => {
@@ -110,6 +111,13 @@ describe("MesosJson: other scalars", () => {
     const status = create(TaskStatusSchema, { taskId: { value: "t" }, message: "fine \u{1F642}".slice(0, -1) })
     const text = stringifyOk(TaskStatusSchema, status)
     assert.strictEqual(parseOk(TaskStatusSchema, text).message, "fine \uFFFD")
+  })
+
+  it("refuses input nested deeper than any Mesos message, with a typed error instead of a stack overflow", () => {
+    const deep = `{"type":"LAUNCH","x":${"[".repeat(10_000)}${"]".repeat(10_000)}}`
+    expect(parseError(EventSchema, deep).message).toMatch(/nested deeper than 64 levels/)
+    const quoted = `{"type":"HEARTBEAT","x":"${"[".repeat(10_000)}"}`
+    assert.strictEqual(parseOk(EventSchema, quoted).type, Event_Type.HEARTBEAT)
   })
 
   it("refuses to write an integer out of its field's range, naming the field", () => {
