@@ -18,6 +18,8 @@ export * as ExecutorDriverError from "./driver/ExecutorDriverError.js"
 export * as MesosDuration from "./config/MesosDuration.js"
 export * as MesosJson from "./wire/MesosJson.js"
 export * as RecordIO from "./wire/RecordIO.js"
+export * as StatusUuid from "./wire/StatusUuid.js"
+export * as TaskStates from "./wire/TaskStates.js"
 export * as WireCodec from "./wire/WireCodec.js"
 /** Generated messages of package `mesos.v1` (TaskInfo, TaskStatus, TaskState, ...). */
 export * as Mesos from "./gen/mesos/v1/mesos_pb.js"

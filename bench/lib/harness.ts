@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync, readFileSync } from "node:fs"
 import { Clock, Data, Duration, Effect } from "effect"
-import { Mesos, MesosExecutor } from "effect-mesos-executor"
+import { Mesos, MesosExecutor, StatusUuid, TaskStates } from "effect-mesos-executor"
 import { type AgentModel, HttpFakeAgent } from "effect-mesos-executor/testing"
 
 export class BenchFailure extends Data.TaggedError("BenchFailure")<{ readonly message: string }> {}
@@ -105,19 +105,6 @@ export const logTail = (logFile: string, lines = 5): string => {
 
 // --- what the agent did ---------------------------------------------------------------------------
 
-export const uuidKey = (uuid: Uint8Array): string => Buffer.from(uuid.buffer, uuid.byteOffset, uuid.length).toString("hex")
-
-const terminalStates: ReadonlySet<Mesos.TaskState> = new Set([
-  Mesos.TaskState.TASK_FINISHED,
-  Mesos.TaskState.TASK_FAILED,
-  Mesos.TaskState.TASK_KILLED,
-  Mesos.TaskState.TASK_ERROR,
-  Mesos.TaskState.TASK_LOST,
-  Mesos.TaskState.TASK_DROPPED,
-  Mesos.TaskState.TASK_GONE,
-  Mesos.TaskState.TASK_GONE_BY_OPERATOR
-])
-
 export interface ReceivedUpdate {
   readonly taskId: string
   readonly key: string
@@ -149,7 +136,7 @@ export class Tracker {
     for (; this.updatesRead < state.updates.length; this.updatesRead++) {
       const update = state.updates[this.updatesRead]!
       if (update.origin !== "Executor" || update.outcome !== "Forwarded") continue
-      const key = uuidKey(update.status.uuid)
+      const key = StatusUuid.toHex(update.status.uuid)
       this.received.push({ taskId: update.taskId, key, status: update.status, at: update.at })
       this.stateOf.set(key, update.status.state)
     }
@@ -165,12 +152,12 @@ export class Tracker {
           break
         case MesosExecutor.Event_Type.ACKNOWLEDGED: {
           this.acksWritten++
-          const key = uuidKey(event.acknowledged!.uuid)
+          const key = StatusUuid.toHex(event.acknowledged!.uuid)
           if (this.ackAt.has(key)) break
           this.ackAt.set(key, sent.at)
           this.lastAckAt = Math.max(this.lastAckAt, sent.at)
           const taskState = this.stateOf.get(key)
-          if (taskState !== undefined && terminalStates.has(taskState)) {
+          if (taskState !== undefined && TaskStates.isTerminal(taskState)) {
             const taskId = event.acknowledged!.taskId!.value
             this.terminalAckAt.set(taskId, sent.at)
             this.finalState.set(taskId, taskState)

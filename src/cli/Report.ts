@@ -12,6 +12,7 @@ import { type AgentState, findTask } from "../testing/AgentModel.js"
 import { describeDestruction, describeRejection, describeStatus, describeUpdate } from "./Activity.js"
 import { describeExit, type ProcessExit } from "./ExecutorContainer.js"
 import { type Expectation, reasonName, stateName, type TasksFile } from "./TasksFile.js"
+import * as StatusUuid from "../wire/StatusUuid.js"
 
 export interface TaskResult {
   readonly executorId: string
@@ -136,11 +137,11 @@ const protocolProblems = (state: AgentState): Array<Problem> => {
   for (const sent of state.events) {
     if (sent.event.type !== Event_Type.ACKNOWLEDGED || sent.event.acknowledged === undefined) continue
     const stream = state.subscriptions.find((subscription) => subscription.id === sent.subscription)
-    if (stream?.ended === undefined || stream.ended.at >= sent.at) delivered.add(uuidKey(sent.event.acknowledged.uuid))
+    if (stream?.ended === undefined || stream.ended.at >= sent.at) delivered.add(StatusUuid.toHex(sent.event.acknowledged.uuid))
   }
   const reported = new Set<string>()
   for (const update of state.updates) {
-    const key = uuidKey(update.status.uuid)
+    const key = StatusUuid.toHex(update.status.uuid)
     if (update.origin !== "Executor" || delivered.has(key) || reported.has(key)) continue
     if (update.outcome === "UnknownTask" || update.outcome === "AgentIdMismatch") continue // reported above
     reported.add(key)
@@ -205,7 +206,6 @@ const executorProblems = (
 const executorGracePeriod = (state: AgentState, executorId: string) =>
   state.executors.find((executor) => executor.executorId === executorId)?.shutdownGracePeriod
 
-const uuidKey = (uuid: Uint8Array): string => Array.from(uuid, (byte) => byte.toString(16).padStart(2, "0")).join("")
 
 /** The expectation as the tasks file writes it. */
 export const describeExpectation = (expected: Expectation): string =>

@@ -58,6 +58,7 @@ import {
   StatusUpdateRejected
 } from "./ExecutorDriverError.js"
 import { UpdateLedger } from "./UpdateLedger.js"
+import * as StatusUuid from "../wire/StatusUuid.js"
 
 /** What the driver needs to know about its executor and agent (read from MESOS_* by `ExecutorConfig`). */
 export interface DriverConfig {
@@ -171,14 +172,6 @@ export const metrics = {
   }),
   updatesPending: Metric.gauge("mesos_executor_updates_pending", { description: "Status updates waiting for their ACK" }),
   reconnects: Metric.counter("mesos_executor_reconnects", { description: "Subscriptions after the first", incremental: true })
-}
-
-/** 16 random bytes with the RFC 4122 version 4 and variant bits, as the agent validates them. */
-const randomUuid = (): Uint8Array => {
-  const uuid = crypto.getRandomValues(new Uint8Array(16))
-  uuid[6] = (uuid[6]! & 0x0f) | 0x40
-  uuid[8] = (uuid[8]! & 0x3f) | 0x80
-  return uuid
 }
 
 const taskIdValue = (taskId: TaskID | string): string => (typeof taskId === "string" ? taskId : taskId.value)
@@ -336,7 +329,7 @@ export const makeWithConfig = <E, R>(
       const status = create(TaskStatusSchema, {
         timestamp: now / 1000,
         ...update,
-        uuid: randomUuid(),
+        uuid: StatusUuid.random(),
         source: TaskStatus_Source.EXECUTOR,
         executorId: ids.executorId
       })

@@ -9,6 +9,7 @@
 import { create } from "@bufbuild/protobuf"
 import type { TaskInfo, TaskStatus } from "../gen/mesos/v1/mesos_pb.js"
 import { type Call_Subscribe, Call_SubscribeSchema, Call_UpdateSchema } from "../gen/mesos/v1/executor/executor_pb.js"
+import * as StatusUuid from "../wire/StatusUuid.js"
 
 export interface PendingUpdate<Failure> {
   readonly key: string
@@ -18,12 +19,6 @@ export interface PendingUpdate<Failure> {
   coveredBySubscribe: boolean
   /** Tells whoever waits for the ACK how it ended: `undefined` when acknowledged. */
   readonly settle: (failure: Failure | undefined) => void
-}
-
-export const uuidKey = (uuid: Uint8Array): string => {
-  let key = ""
-  for (const byte of uuid) key += byte.toString(16).padStart(2, "0")
-  return key
 }
 
 export class UpdateLedger<Failure> {
@@ -44,7 +39,7 @@ export class UpdateLedger<Failure> {
 
   add(status: TaskStatus, settle: (failure: Failure | undefined) => void): PendingUpdate<Failure> {
     const pending: PendingUpdate<Failure> = {
-      key: uuidKey(status.uuid),
+      key: StatusUuid.toHex(status.uuid),
       taskId: status.taskId?.value ?? "",
       status,
       coveredBySubscribe: false,
@@ -57,7 +52,7 @@ export class UpdateLedger<Failure> {
 
   /** Applies an ACKNOWLEDGED; false when no pending update has that uuid (a duplicate ACK). */
   acknowledge(taskId: string, uuid: Uint8Array): boolean {
-    const pending = this.updates.get(uuidKey(uuid))
+    const pending = this.updates.get(StatusUuid.toHex(uuid))
     if (pending === undefined || pending.taskId !== taskId) return false
     this.remove(pending)
     this.tasks.delete(taskId)

@@ -87,6 +87,7 @@ import {
 } from "../gen/mesos/v1/mesos_pb.js"
 import * as MesosDuration from "../config/MesosDuration.js"
 import { isTerminal } from "../wire/TaskStates.js"
+import * as StatusUuid from "../wire/StatusUuid.js"
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -1030,7 +1031,7 @@ const validate = (call: Call): string | undefined => {
       if (call.update === undefined) return "Expecting 'update' to be present"
       const status = call.update.status!
       if (!isFieldSet(status, TaskStatusSchema.field.uuid)) return "Expecting 'uuid' to be present"
-      if (!isValidUuid(status.uuid)) return "Not a valid UUID"
+      if (!StatusUuid.isValid(status.uuid)) return "Not a valid UUID"
       const executorId = call.executorId!.value
       if (status.executorId !== undefined && status.executorId.value !== executorId) {
         return `ExecutorID in Call: ${executorId} does not match ExecutorID in TaskStatus: ${status.executorId.value}`
@@ -1062,13 +1063,6 @@ const validateCheckStatus = (checkStatus: CheckStatusInfo): string | undefined =
     default:
       return "'UNKNOWN' is not a valid check's status type"
   }
-}
-
-/** 16 bytes with an RFC 4122 version (1-5) in the high nibble of byte 6, as Boost's `uuid::version` accepts. */
-const isValidUuid = (bytes: Uint8Array): boolean => {
-  if (bytes.length !== 16) return false
-  const version = bytes[6]! >> 4
-  return version >= 1 && version <= 5
 }
 
 /** The executor a valid token belongs to, a 401, or undefined when authentication is off. */
@@ -1242,7 +1236,7 @@ const statusUpdate = (
         task,
         group: queued._tag === "TaskGroup" ? queued.group : undefined,
         state: status.state,
-        uuids: [uuidKey(status.uuid)],
+        uuids: [StatusUuid.toHex(status.uuid)],
         reportedByExecutor: origin === "Executor"
       }]
     })
@@ -1254,7 +1248,7 @@ const statusUpdate = (
     record("Inconsistent")
     return ack
   }
-  const key = uuidKey(status.uuid)
+  const key = StatusUuid.toHex(status.uuid)
   if (task.uuids.includes(key)) {
     record("Duplicate")
     return ack
@@ -1302,20 +1296,10 @@ const agentUpdate = (tx: Transaction, executor: ExecutorState, taskId: string, t
       message: termination.message,
       executorId: { value: executor.executorId },
       timestamp: tx.now / 1000,
-      uuid: randomUuid()
+      uuid: StatusUuid.random()
     }),
     "Agent"
   )
-}
-
-const uuidKey = (uuid: Uint8Array): string => Array.from(uuid, (byte) => byte.toString(16).padStart(2, "0")).join("")
-
-/** A random (version 4) UUID's 16 bytes. */
-const randomUuid = (): Uint8Array => {
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  return bytes
 }
 
 const event = (type: Event_Type): Event => create(EventSchema, { type })
