@@ -54,6 +54,17 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
 
 const agent = AgentModel
 
+/** Two delivered tasks, only one of which the executor has reported (the other's LAUNCH as if lost). */
+const oneTaskReportedOneNot = Effect.gen(function*() {
+  const model = yield* agent
+  yield* model.launch({ taskId: { value: "reported" } })
+  yield* model.launch({ taskId: { value: "lost-in-transit" } })
+  const events = yield* subscribe()
+  for (let i = 0; i < 3; i++) yield* next(events)
+  yield* send(calls.update("reported", TaskState.TASK_RUNNING))
+  return model
+})
+
 describe("FakeAgent", () => {
   it.effect("answers SUBSCRIBE with SUBSCRIBED, then the LAUNCH of the task queued for the executor", () =>
     Effect.gen(function*() {
@@ -661,12 +672,7 @@ describe("FakeAgent", () => {
 
     it.effect("drops (or loses) a STAGING task the re-subscribing executor does not list", () =>
       Effect.gen(function*() {
-        const model = yield* agent
-        yield* model.launch({ taskId: { value: "reported" } })
-        yield* model.launch({ taskId: { value: "lost-in-transit" } })
-        const events = yield* subscribe()
-        for (let i = 0; i < 3; i++) yield* next(events)
-        yield* send(calls.update("reported", TaskState.TASK_RUNNING))
+        const model = yield* oneTaskReportedOneNot
         yield* model.restart()
         yield* TestClock.adjust("2 seconds")
 
@@ -682,12 +688,7 @@ describe("FakeAgent", () => {
 
     it.effect("reports TASK_LOST instead for a framework that is not partition-aware", () =>
       Effect.gen(function*() {
-        const model = yield* agent
-        yield* model.launch({ taskId: { value: "reported" } })
-        yield* model.launch({ taskId: { value: "lost-in-transit" } })
-        const events = yield* subscribe()
-        for (let i = 0; i < 3; i++) yield* next(events)
-        yield* send(calls.update("reported", TaskState.TASK_RUNNING))
+        const model = yield* oneTaskReportedOneNot
         yield* subscribe()
         const lost = yield* model.awaitUpdate((update) => update.taskId === "lost-in-transit")
         assert.strictEqual(lost.status.state, TaskState.TASK_LOST)
