@@ -144,34 +144,48 @@ const applyEdit = (document: unknown, { name, op, path, replacement }: JsonEdit)
 
 // --- checking a decode --------------------------------------------------------------------------------
 
-/** Whether a decode error's message says where or what: a field, a byte offset or a text position. */
-const locates = (detail: string, json: boolean): boolean =>
+/**
+ * Whether a decode error's detail says where: for JSON a field, or a problem of the document as a whole;
+ * for protobuf the field (or tag, or unknown field) being read and its byte offset out of the length.
+ */
+const locates = (error: WireCodec.WireDecodeError, json: boolean): boolean =>
   json
-    ? /position \d+|field '|expected a JSON object|is not valid JSON|end of JSON input/.test(detail)
-    : /field no \d+|offset \d+|position \d+|field [a-z_.]+/.test(detail)
+    ? /position \d+|field '|expected a JSON object|is not valid JSON|end of JSON input|nested deeper than/.test(error.detail)
+    : new RegExp(`(from|at) byte ${error.offset} of ${error.byteLength}\\b`).test(error.detail)
 
 const checkDecodeError = (
   error: WireCodec.WireDecodeError,
   codec: WireCodec.WireCodec,
   messageType: string,
-  tally: Tally
+  bytes: Uint8Array
 ): string | undefined => {
   const thrown = error as unknown
   if (!(thrown instanceof WireCodec.WireDecodeError) || error._tag !== "WireDecodeError") {
     return `rejected with ${String(thrown)}, not a WireDecodeError`
   }
-  const problem = firstProblem(
+  const json = codec === WireCodec.json
+  const schema = messageType === CallSchema.typeName ? CallSchema : EventSchema
+  return firstProblem(
     () => (error.contentType !== codec.contentType ? `contentType ${error.contentType}` : undefined),
     () => (error.messageType !== messageType ? `messageType ${error.messageType}, expected ${messageType}` : undefined),
+    () => (error.byteLength !== bytes.length ? `byteLength ${error.byteLength}, the body has ${bytes.length}` : undefined),
     () => (error.detail.trim() === "" ? "empty detail" : undefined),
-    () => messageMentions(error.message, [messageType, codec.contentType])
+    () =>
+      // A tag can be looked for at the very end: when a length prefix claims more bytes than there are.
+      error.offset !== undefined && !(error.offset >= 0 && error.offset <= bytes.length)
+        ? `offset ${error.offset} is outside the ${bytes.length} bytes`
+        : undefined,
+    () =>
+      error.field !== undefined && !pathInSchema(schema, error.field)
+        ? `field '${error.field}' is not a field path of ${messageType}`
+        : undefined,
+    () => (json || error.offset !== undefined ? undefined : `no offset for a protobuf error: ${error.message}`),
+    () =>
+      messageMentions(error.message, [messageType, codec.contentType, ...(error.field === undefined ? [] : [`'${error.field}'`])]),
+    // MesosJson names the field of every problem, or the document-level problem; the protobuf codec
+    // names the field (tag, unknown field) being read and its offset.
+    () => (locates(error, json) ? undefined : `the message does not say where: ${error.message}`)
   )
-  if (problem !== undefined || locates(error.detail, codec === WireCodec.json)) return problem
-  // MesosJson names the field of every problem (its documented contract); protobuf-es names the problem
-  // but neither the field nor the offset, which the codec passes on as is: weak, but not wrong.
-  if (codec === WireCodec.json) return `the message names no field, position or document-level problem: ${error.message}`
-  tally.weakMessage(error.message)
-  return undefined
 }
 
 /** decodeCall, decodeEvent and AgentEvent.decode of `bytes` with `codec`: Results, typed errors, good messages. */
@@ -179,7 +193,7 @@ export const checkDecodes = (codec: WireCodec.WireCodec, bytes: Uint8Array, tall
   const call = codec.decodeCall(bytes)
   if (!isResult(call)) return `decodeCall returned ${String(call)}`
   if (Result.isFailure(call)) {
-    const problem = checkDecodeError(call.failure, codec, CallSchema.typeName, tally)
+    const problem = checkDecodeError(call.failure, codec, CallSchema.typeName, bytes)
     if (problem !== undefined) return `decodeCall: ${problem}`
   } else {
     // What decodes is a Call: encoding it again gives a Result too.
@@ -193,7 +207,7 @@ export const checkDecodes = (codec: WireCodec.WireCodec, bytes: Uint8Array, tall
   const event = codec.decodeEvent(bytes)
   if (!isResult(event)) return `decodeEvent returned ${String(event)}`
   if (Result.isFailure(event)) {
-    const problem = checkDecodeError(event.failure, codec, EventSchema.typeName, tally)
+    const problem = checkDecodeError(event.failure, codec, EventSchema.typeName, bytes)
     if (problem !== undefined) return `decodeEvent: ${problem}`
   }
   const agentEvent = AgentEvent.decode(codec, bytes)
@@ -287,7 +301,7 @@ export const jsonMutated = (vectors: ReadonlyArray<Vector>): Target<{ name: stri
 export const pathInSchema = (desc: DescMessage, path: string): boolean => {
   let current: DescMessage | undefined = desc
   let indexable = false
-  for (const [, name, index, key] of path.matchAll(/\.?([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g)) {
+  for (const [, name, index, key] of path.matchAll(/\.?([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*"(?:… \(\d+ chars\))?)\]/g)) {
     if (name !== undefined) {
       const field: DescField | undefined = current?.fields.find((candidate) => candidate.name === name)
       if (field === undefined) return false
@@ -309,7 +323,7 @@ const checkJsonError = (error: MesosJson.MesosJsonError, desc: DescMessage, tall
   }
   // Without a path, the problem must be the document as a whole.
   return messageProblem(error.message) ??
-    (/^(expected a JSON object|not valid JSON: )/.test(error.message)
+    (/^(expected a JSON object|not valid JSON: |objects and arrays nested deeper than \d+ levels$)/.test(error.message)
       ? undefined
       : `the error names no field, though the document is a JSON object: ${error.message}`)
 }
@@ -402,7 +416,11 @@ const checkEncode = (init: Record<string, unknown>, options: InitOptions, tally:
       const problem = missing.length > 0
         ? JSON.stringify(error.missingFields) !== JSON.stringify(missing)
           ? `${name}: missingFields ${JSON.stringify(error.missingFields)}, expected ${JSON.stringify(missing)}`
-          : messageMentions(error.message, [CallSchema.typeName, ...missing])
+          : messageMentions(error.message, [
+            CallSchema.typeName,
+            ...missing.slice(0, 8),
+            ...(missing.length > 8 ? [`and ${missing.length - 8} more`] : [])
+          ])
         : error.missingFields.length > 0
         ? `${name}: missingFields ${JSON.stringify(error.missingFields)} for a call with every required field`
         : messageMentions(error.message, [CallSchema.typeName])

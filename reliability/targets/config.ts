@@ -6,7 +6,7 @@ import * as fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import { anyString } from "../arbitraries.ts"
-import { firstProblem, isResult, messageMentions, messageProblem } from "../messages.ts"
+import { expectedQuote, firstProblem, isResult, messageMentions, messageProblem } from "../messages.ts"
 import type { Tally, Target } from "../runner.ts"
 
 // --- MesosDuration.parse ----------------------------------------------------------------------------
@@ -90,9 +90,9 @@ export const checkDuration = (input: string, tally: Tally): string | undefined =
   if (expectedReason === undefined) return `rejected ${JSON.stringify(input)} (${error.reason}), which the grammar accepts`
   if (error.reason !== expectedReason) return `${error.reason} for ${JSON.stringify(input)}, expected ${expectedReason}`
   if (error.input !== input) return "the error's input is not the input"
-  // It quotes the input and says what is expected (or the limit).
+  // It quotes the input (the start of it, if long) and says what is expected (or the limit).
   return messageMentions(error.message, [
-    JSON.stringify(input),
+    expectedQuote(input),
     error.reason === "Malformed" ? "secs" : "out of range"
   ])
 }

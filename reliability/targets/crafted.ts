@@ -4,9 +4,8 @@ import { WireCodec } from "effect-mesos-executor"
 import * as fc from "fast-check"
 import type { Tally, Target } from "../runner.ts"
 import { checkDecodes } from "./codecs.ts"
-import { checkConfig, checkDuration, type Env, load } from "./config.ts"
+import { checkConfig, checkDuration, type Env } from "./config.ts"
 import { checkDecoding } from "./recordio.ts"
-import { MesosDuration } from "effect-mesos-executor"
 
 interface Crafted {
   readonly label: string
@@ -23,10 +22,6 @@ const nestedGroups = (depth: number): Uint8Array => {
   for (let i = 0; i < depth; i++) bytes.set([0xa3, 0x06], 2 * i)
   for (let i = 0; i < depth; i++) bytes.set([0xa4, 0x06], 2 * (depth + i))
   return bytes
-}
-
-const longMessage = (tally: Tally, message: string) => {
-  if (message.length > 10_000) tally.weakMessage(`a message of ${message.length} characters (the whole input echoed)`)
 }
 
 const cases: ReadonlyArray<Crafted> = [
@@ -59,12 +54,7 @@ const cases: ReadonlyArray<Crafted> = [
   },
   {
     label: "duration: 1,000,000 digits then secs",
-    run: (tally) => {
-      const input = `${"9".repeat(1_000_000)}secs`
-      const parsed = MesosDuration.parse(input)
-      if (parsed._tag === "Failure") longMessage(tally, parsed.failure.message)
-      return checkDuration(input, tally)
-    }
+    run: (tally) => checkDuration(`${"9".repeat(1_000_000)}secs`, tally)
   },
   {
     label: "duration: 1. then 100,000 fraction digits then secs",
@@ -79,12 +69,7 @@ const cases: ReadonlyArray<Crafted> = [
         "MESOS_SLAVE_ID", "MESOS_DIRECTORY", "MESOS_SANDBOX", "MESOS_CHECKPOINT", "MESOS_RECOVERY_TIMEOUT",
         "MESOS_SUBSCRIPTION_BACKOFF_MAX", "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
       ]
-      const env = Object.fromEntries(names.map((name) => [name, value])) as Env
-      const exit = load(env)
-      if (exit._tag === "Failure" && exit.cause.reasons[0]?._tag === "Fail") {
-        longMessage(tally, String((exit.cause.reasons[0].error as Error).message))
-      }
-      return checkConfig(env, tally)
+      return checkConfig(Object.fromEntries(names.map((name) => [name, value])) as Env, tally)
     }
   },
   {

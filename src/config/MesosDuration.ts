@@ -4,6 +4,7 @@
  * and `operator<<` (`3rdparty/stout/include/stout/duration.hpp`).
  */
 import { Config, Duration, Effect, Option, Result, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import { quote } from "../wire/Excerpt.js"
 
 // Nanoseconds per unit, by the unit's name in the grammar.
 const unitNanos = {
@@ -51,7 +52,7 @@ export class MesosDurationError extends Schema.TaggedError<MesosDurationError>()
   reason: Schema.Literals(["Malformed", "OutOfRange"])
 }) {
   override get message(): string {
-    const input = JSON.stringify(this.input)
+    const input = quote(this.input)
     return this.reason === "Malformed"
       ? `${input} is not a Mesos duration: expected ${grammarDescription}`
       : `${input} is out of range for a Mesos duration: at most ${maxNanos} nanoseconds (about 292 years)`

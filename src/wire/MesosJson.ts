@@ -32,6 +32,7 @@ import {
 import { base64Encode } from "@bufbuild/protobuf/wire"
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt"
 import { Result, Schema } from "effect"
+import { abbreviate, quote } from "./Excerpt.js"
 
 /** A JSON value in which a 64-bit integer may be a `bigint`, so it stays exact. */
 export type JsonValue =
@@ -158,8 +159,9 @@ const writeMap = (
 ): { [key: string]: JsonValue } => {
   const object: { [key: string]: JsonValue } = {}
   for (const [key, value] of map) {
-    const jsonKey = String(key)
-    const valuePath = `${path}[${JSON.stringify(jsonKey)}]`
+    // Well-formed, as string values are: a lone surrogate has no UTF-8 encoding.
+    const jsonKey = (String(key) as unknown as WellFormable).toWellFormed()
+    const valuePath = `${path}[${quote(jsonKey)}]`
     switch (field.mapKind) {
       case "message":
         object[jsonKey] = writeMessage(value as ReflectMessage, valuePath)
@@ -199,9 +201,10 @@ const writeScalar = (scalar: ScalarType, value: ScalarValue, path: string): Json
   }
 }
 
-// `String.prototype.toWellFormed` (Node >= 20) is missing from the ES2023 library typings.
+// `String.prototype.toWellFormed` and `isWellFormed` (Node >= 20) are missing from the ES2023 library typings.
 interface WellFormable {
   readonly toWellFormed: () => string
+  readonly isWellFormed: () => boolean
 }
 
 /** 32-bit numbers and 64-bit bigints (the reflect API hands those out as bigint), checked against their type's range. */
@@ -211,7 +214,8 @@ const writeInteger = (scalar: IntegerScalar, value: number | bigint, path: strin
   if (integer === undefined || integer < min || integer > max) {
     throw new MesosJsonError({
       path,
-      reason: `${value} is out of range for a number (${ScalarType[scalar].toLowerCase()}: ${min} to ${max})`
+      reason: `${abbreviate(String(value))} is out of range for a number ` +
+        `(${ScalarType[scalar].toLowerCase()}: ${min} to ${max})`
     })
   }
   return value
@@ -360,7 +364,10 @@ const readField = (message: ReflectMessage, field: DescField, value: unknown, pa
       if (number !== undefined) {
         message.set(field, number)
       } else if (field.presence === FeatureSet_FieldPresence.LEGACY_REQUIRED) {
-        throw new MesosJsonError({ path, reason: `'${String(value)}' is not a value of enum ${field.enum.typeName}` })
+        throw new MesosJsonError({
+          path,
+          reason: `${quote(String(value))} is not a value of enum ${field.enum.typeName}`
+        })
       }
       // An optional field stays unset.
       break
@@ -411,7 +418,7 @@ const readMapEntries = (map: ReflectMap, field: DescField & { fieldKind: "map" }
   }
   const object = expectObject(value, path)
   for (const jsonKey of Object.keys(object)) {
-    const entryPath = `${path}[${JSON.stringify(jsonKey)}]`
+    const entryPath = `${path}[${quote(jsonKey)}]`
     // A key is read like a string-typed value of the key type: "42", "true".
     const key = readScalar(field.mapKey, jsonKey, entryPath)
     const entryValue = object[jsonKey]
@@ -479,13 +486,13 @@ const readScalar = (scalar: ScalarType, value: unknown, path: string): ScalarVal
 const readScalarFromString = (scalar: ScalarType, text: string, path: string): ScalarValue => {
   switch (scalar) {
     case ScalarType.STRING:
-      return text
+      return wellFormed(text, path)
     case ScalarType.BYTES:
       return decodeBase64(text, path)
     case ScalarType.BOOL: {
       const trimmed = trimJsonWhitespace(text)
       if (trimmed === "true" || trimmed === "false") return trimmed === "true"
-      throw new MesosJsonError({ path, reason: `expected a boolean, got the string ${JSON.stringify(text)}` })
+      throw new MesosJsonError({ path, reason: `expected a boolean, got the string ${quote(text)}` })
     }
   }
   if (isFloatingPoint(scalar) && (text === "Infinity" || text === "-Infinity")) {
@@ -495,7 +502,7 @@ const readScalarFromString = (scalar: ScalarType, text: string, path: string): S
   if (literal === undefined) {
     throw new MesosJsonError({
       path,
-      reason: `expected ${describeScalar(scalar)}, got the string ${JSON.stringify(text)}, which is not a number`
+      reason: `expected ${describeScalar(scalar)}, got the string ${quote(text)}, which is not a number`
     })
   }
   return toNumeric(scalar, integerLiteral.test(literal) ? BigInt(literal) : Number(literal), path)
@@ -503,6 +510,22 @@ const readScalarFromString = (scalar: ScalarType, text: string, path: string): S
 
 /** A JSON number, as the whole string up to surrounding JSON whitespace. */
 const numberLiteral = /^[ \t\n\r]*(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\n\r]*$/
+
+/**
+ * A string as read, if it is well-formed UTF-16. JSON text can escape a lone surrogate (`"\\ud83d"`),
+ * which no UTF-8 encoding (the binary one, the agent's) can hold: the agent's parser rejects it too.
+ */
+const wellFormed = (text: string, path: string): string => {
+  if ((text as unknown as WellFormable).isWellFormed()) return text
+  const index = text.search(loneSurrogate)
+  const escape = `\\u${text.charCodeAt(index).toString(16)}`
+  throw new MesosJsonError({
+    path,
+    reason: `the string has an unpaired UTF-16 surrogate (${escape} at index ${index}), which has no UTF-8 encoding`
+  })
+}
+
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 const trimJsonWhitespace = (text: string): string => text.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, "")
 
@@ -522,7 +545,10 @@ const toNumeric = (scalar: ScalarType, value: number | bigint, path: string): nu
   const integer = typeof value === "bigint" ? value : BigInt(Math.trunc(value))
   const [min, max] = integerRanges[scalar as IntegerScalar]
   if (integer < min || integer > max) {
-    throw new MesosJsonError({ path, reason: `${integer} is out of range for ${describeScalar(scalar)}` })
+    throw new MesosJsonError({
+      path,
+      reason: `${abbreviate(String(integer))} is out of range for ${describeScalar(scalar)}`
+    })
   }
   return isLong(scalar) ? integer : Number(integer)
 }
@@ -580,10 +606,10 @@ const describe = (value: unknown): string => {
     case "object":
       return "an object"
     case "string":
-      return `the string ${JSON.stringify(value)}`
+      return `the string ${quote(value)}`
     case "number":
     case "bigint":
-      return `the number ${value}`
+      return `the number ${abbreviate(String(value))}`
     default:
       return String(value)
   }

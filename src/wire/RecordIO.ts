@@ -16,9 +16,16 @@ import { Array as Arr, Cause, Effect, Pull, Result, Schema, Stream } from "effec
  * The largest record a decoder accepts unless told otherwise: 64 MiB.
  *
  * The Mesos agent imposes no limit; this one exists so that a corrupt or
- * hostile length header cannot make the decoder allocate without bound.
+ * hostile length header cannot make the decoder allocate without bound. Nor
+ * does a header within the limit allocate what it declares: a record that
+ * spans chunks is buffered as its bytes arrive (64 KiB, then doubling), so a
+ * decoder holds at most about twice the bytes received of its current record,
+ * and never more than its limit.
  */
 export const defaultMaxRecordBytes = 64 * 1024 * 1024
+
+// The first buffer of a record that spans chunks, unless the record is smaller.
+const minPartialBytes = 64 * 1024
 
 // Enough for any uint64, the type of the length the Mesos encoder writes.
 const maxHeaderDigits = 20
@@ -139,7 +146,10 @@ class RecordDecoder implements Decoder {
   /** The exact declared length once it exceeds `maxRecordBytes`; only ever reported. */
   private oversizedLength: bigint | undefined = undefined
   private inData = false
-  /** A record that spans chunks, allocated once its length is known. */
+  /**
+   * A record that spans chunks, grown (doubling, up to the record's length) as its bytes arrive, so that
+   * a header alone cannot make the decoder allocate what it declares.
+   */
   private partial: Uint8Array | undefined = undefined
   private filled = 0
   private failure: Result.Result<never, RecordIOError> | undefined = undefined
@@ -193,13 +203,14 @@ class RecordDecoder implements Decoder {
           i += this.length
           this.startHeader()
         } else {
-          this.partial = new Uint8Array(this.length)
+          this.partial = new Uint8Array(Math.min(this.length, Math.max(available, minPartialBytes)))
           this.partial.set(chunk.subarray(i, end))
           this.filled = available
           i = end
         }
       } else {
         const take = Math.min(this.length - this.filled, available)
+        this.partial = this.grown(this.partial, this.filled + take)
         this.partial.set(chunk.subarray(i, i + take), this.filled)
         this.filled += take
         i += take
@@ -241,6 +252,14 @@ class RecordDecoder implements Decoder {
     } else {
       this.length = next
     }
+  }
+
+  /** `partial`, or a copy large enough for `bytes`: exactly the record's length once it is complete. */
+  private grown(partial: Uint8Array, bytes: number): Uint8Array {
+    if (bytes <= partial.length) return partial
+    const grown = new Uint8Array(Math.min(this.length, Math.max(bytes, partial.length * 2)))
+    grown.set(partial.subarray(0, this.filled))
+    return grown
   }
 
   private startHeader(): void {

@@ -14,7 +14,9 @@ import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect"
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt"
 import { Result, Schema } from "effect"
 import { type Call, CallSchema, type Event, EventSchema } from "../gen/mesos/v1/executor/executor_pb.js"
+import * as BinaryLocation from "./BinaryLocation.js"
 import * as ContentType from "./ContentType.js"
+import { quote } from "./Excerpt.js"
 import * as MesosJson from "./MesosJson.js"
 
 /** A `Call` or `Event` could not be encoded; nothing was written. */
@@ -31,12 +33,23 @@ export class WireEncodeError extends Schema.TaggedError<WireEncodeError>()("Wire
   }
 }
 
-/** Bytes that are not a `Call` or `Event` in the content type. */
+/**
+ * Bytes that are not a `Call` or `Event` in the content type. `detail` says what is wrong and, where
+ * known, in which field: for protobuf, what protobuf-es reported, the field being read and the byte
+ * offset where its record starts, out of the body's length (`premature EOF in field
+ * 'launch.task.resources[2].name' (from byte 31 of 37)`); for JSON, `MesosJson`'s message.
+ */
 export class WireDecodeError extends Schema.TaggedError<WireDecodeError>()("WireDecodeError", {
   contentType: ContentType.ContentType,
   /** Full protobuf name of the message, e.g. `mesos.v1.executor.Event`. */
   messageType: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** The length of the body. */
+  byteLength: Schema.Number,
+  /** The proto path of the field being read (`launch.task.resources[2].name`), when known. */
+  field: Schema.optional(Schema.String),
+  /** Protobuf: the byte offset of the record (tag) being read, when known. */
+  offset: Schema.optional(Schema.Number)
 }) {
   override get message(): string {
     return `cannot decode ${this.messageType} from ${this.contentType}: ${this.detail}`
@@ -80,7 +93,7 @@ const collectMissing = (message: ReflectMessage, path: string, missing: Array<st
       case "map":
         if (field.mapKind === "message") {
           for (const [key, value] of message.get(field)) {
-            collectMissing(value as ReflectMessage, `${fieldPath}[${JSON.stringify(String(key))}]`, missing)
+            collectMissing(value as ReflectMessage, `${fieldPath}[${quote(String(key))}]`, missing)
           }
         }
         break
@@ -104,43 +117,67 @@ const encodeWith = <Desc extends DescMessage>(
     Result.fail(new WireEncodeError({ contentType, messageType: schema.typeName, missingFields, detail }))
   try {
     const missing = missingRequiredFields(schema, message)
-    if (missing.length > 0) return fail(`required fields not set: ${missing.join(", ")}`, missing)
+    if (missing.length > 0) return fail(`required fields not set: ${listBounded(missing)}`, missing)
     return Result.succeed(write(message))
   } catch (error) {
     return fail(describeThrown(error))
   }
 }
 
-const decodeWith = <Desc extends DescMessage>(
-  contentType: ContentType.ContentType,
-  schema: Desc,
-  read: (bytes: Uint8Array) => MessageShape<Desc>
-) =>
-(bytes: Uint8Array): Result.Result<MessageShape<Desc>, WireDecodeError> => {
-  try {
-    return Result.succeed(read(bytes))
-  } catch (error) {
-    return Result.fail(
-      new WireDecodeError({ contentType, messageType: schema.typeName, detail: describeThrown(error) })
-    )
-  }
-}
+/** The fields a message names: a call built from scratch can miss dozens; `missingFields` has them all. */
+const maxListedFields = 8
+
+const listBounded = (paths: ReadonlyArray<string>): string =>
+  paths.length <= maxListedFields
+    ? paths.join(", ")
+    : `${paths.slice(0, maxListedFields).join(", ")} and ${paths.length - maxListedFields} more`
 
 /** protobuf-es errors name the message or problem, `MesosJson` errors the field path: keep their message. */
 const describeThrown = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
+/**
+ * protobuf-es's reason, where the bytes end early also when a fixed-width read ran off the end
+ * (`DataView` then throws its own `RangeError`), then where it happened.
+ */
+const protobufDecoder = <Desc extends DescMessage>(schema: Desc) =>
+(bytes: Uint8Array): Result.Result<MessageShape<Desc>, WireDecodeError> => {
+  try {
+    return Result.succeed(fromBinary(schema, bytes))
+  } catch (error) {
+    const reason = error instanceof RangeError && /DataView/.test(error.message)
+      ? "premature EOF"
+      : describeThrown(error)
+    const location = BinaryLocation.locate(schema, bytes)
+    return Result.fail(
+      new WireDecodeError({
+        contentType: ContentType.protobuf,
+        messageType: schema.typeName,
+        detail: `${reason} ${BinaryLocation.describe(location, bytes.length)}`,
+        byteLength: bytes.length,
+        ...(location === undefined ? {} : { offset: location.offset }),
+        ...(location?._tag === "Field" ? { field: location.path } : {})
+      })
+    )
+  }
+}
+
 const protobufEncoder = <Desc extends DescMessage>(schema: Desc) =>
   encodeWith(ContentType.protobuf, schema, (message: MessageShape<Desc>) => toBinary(schema, message))
-
-const protobufDecoder = <Desc extends DescMessage>(schema: Desc) =>
-  decodeWith(ContentType.protobuf, schema, (bytes) => fromBinary(schema, bytes))
 
 const jsonEncoder = <Desc extends DescMessage>(schema: Desc) =>
   encodeWith(ContentType.json, schema, (message: MessageShape<Desc>) =>
     Result.getOrThrow(MesosJson.encode(schema, message)))
 
 const jsonDecoder = <Desc extends DescMessage>(schema: Desc) =>
-  decodeWith(ContentType.json, schema, (bytes) => Result.getOrThrow(MesosJson.decode(schema, bytes)))
+(bytes: Uint8Array): Result.Result<MessageShape<Desc>, WireDecodeError> =>
+  Result.mapError(MesosJson.decode(schema, bytes), (error) =>
+    new WireDecodeError({
+      contentType: ContentType.json,
+      messageType: schema.typeName,
+      detail: error.message,
+      byteLength: bytes.length,
+      ...(error.path === "" ? {} : { field: error.path })
+    }))
 
 /** Binary proto2 encoding, `application/x-protobuf`. */
 export const protobuf: WireCodec = {

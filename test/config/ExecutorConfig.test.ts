@@ -277,6 +277,25 @@ describe("ExecutorConfig.load", () => {
       )
     }))
 
+  it.effect("quotes at most 64 characters of each malformed value, so a huge variable makes no huge message", () =>
+    Effect.gen(function*() {
+      const huge = "9".repeat(1024 * 1024)
+      const error = yield* Effect.flip(load({
+        ...commandExecutor,
+        MESOS_AGENT_ENDPOINT: huge,
+        MESOS_CHECKPOINT: huge,
+        MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: huge
+      }))
+      const quoted = `"${"9".repeat(64)}"… (1048576 chars)`
+      assert.deepStrictEqual(error.message.split("\n").slice(1), [
+        `  MESOS_AGENT_ENDPOINT: expected IP:PORT, such as 127.0.0.1:5051 or [::1]:5051, got ${quoted}`,
+        `  MESOS_CHECKPOINT: expected "1" or "0", got ${quoted}`,
+        `  MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: ${quoted} is not a Mesos duration: expected digits with at most ` +
+        `one decimal point, directly followed by one of ns, us, ms, secs, mins, hrs, days, weeks ` +
+        `(for example "5secs", "1.5secs", "15mins")`
+      ])
+    }))
+
   it.effect("treats an empty variable as unset", () =>
     Effect.gen(function*() {
       assert.isFalse((yield* load({ ...commandExecutor, MESOS_CHECKPOINT: "" })).checkpoint)

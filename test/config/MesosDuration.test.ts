@@ -152,6 +152,17 @@ describe("MesosDuration.parse", () => {
       })
     )
   })
+
+  it("quotes at most 64 characters of the input in its message, then the input's length", () => {
+    const input = `${"9".repeat(1_000_000)}secs`
+    const error = failureOf(input)
+    assert.strictEqual(error.input, input)
+    assert.strictEqual(
+      error.message,
+      `"${"9".repeat(64)}"… (1000004 chars) is out of range for a Mesos duration: at most 9223372036854775807 ` +
+        "nanoseconds (about 292 years)"
+    )
+  })
 })
 
 describe("MesosDuration.format", () => {

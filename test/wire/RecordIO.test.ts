@@ -226,6 +226,15 @@ describe("RecordIO", () => {
       assert.deepStrictEqual(decodeAllOk([new Uint8Array(0), new Uint8Array(0)]), [])
     })
 
+    it("a record that spans many chunks comes out whole, in a buffer of exactly its length", () => {
+      const record = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff)
+      const framed = RecordIO.encode(record)
+      const chunks = Array.from({ length: Math.ceil(framed.length / 1000) }, (_, i) => framed.subarray(i * 1000, i * 1000 + 1000))
+      const [decoded] = decodeAllOk(chunks)
+      assert.strictEqual(decoded?.buffer.byteLength, record.length)
+      assert.deepStrictEqual(decoded, record)
+    })
+
     it("appends the records completed before an error in the same chunk", () => {
       const decoder = RecordIO.makeDecoder()
       const records: Array<Uint8Array> = []
@@ -318,6 +327,14 @@ describe("RecordIO", () => {
       if (Result.isSuccess(pushed)) return assert.fail("expected RecordTooLarge")
       assert.strictEqual(pushed.failure.reason, "RecordTooLarge")
       assert.strictEqual(pushed.failure.declaredLength, 1099511627776n)
+      assert.isBelow(process.memoryUsage().arrayBuffers - before, 1024 * 1024)
+    })
+
+    it("a header within the limit allocates what arrives, not what it declares", () => {
+      const decoder = RecordIO.makeDecoder()
+      const before = process.memoryUsage().arrayBuffers
+      // 64 MiB declared, one byte of it received.
+      assert.isTrue(Result.isSuccess(decoder.push(bytes("67108864\nx"), [])))
       assert.isBelow(process.memoryUsage().arrayBuffers - before, 1024 * 1024)
     })
 

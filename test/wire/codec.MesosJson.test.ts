@@ -113,6 +113,29 @@ describe("MesosJson: other scalars", () => {
     assert.strictEqual(parseOk(TaskStatusSchema, text).message, "fine \uFFFD")
   })
 
+  it("reads a string with an unpaired surrogate escape as an error naming the field, as the agent's parser does", () => {
+    const error = parseError(TaskStatusSchema, `{"task_id":{"value":"t"},"message":"fine \\ud83d"}`)
+    assert.strictEqual(error.path, "message")
+    assert.strictEqual(
+      error.message,
+      "field 'message': the string has an unpaired UTF-16 surrogate (\\ud83d at index 5), which has no UTF-8 encoding"
+    )
+  })
+
+  it("quotes at most 64 characters of a value in an error, then its length", () => {
+    const long = "x".repeat(100_000)
+    assert.strictEqual(
+      parseError(AgentInfoSchema, `{"port":"${long}"}`).message,
+      `field 'port': expected a number (int32), got the string "${"x".repeat(64)}"… (100000 chars), which is not a number`
+    )
+    for (const nines of [`${"9".repeat(1000)}`, `"${"9".repeat(1000)}"`]) {
+      assert.strictEqual(
+        parseError(AgentInfoSchema, `{"port":${nines}}`).message,
+        `field 'port': ${"9".repeat(64)}… (1000 chars) is out of range for a number (int32)`
+      )
+    }
+  })
+
   it("refuses input nested deeper than any Mesos message, with a typed error instead of a stack overflow", () => {
     const deep = `{"type":"LAUNCH","x":${"[".repeat(10_000)}${"]".repeat(10_000)}}`
     expect(parseError(EventSchema, deep).message).toMatch(/nested deeper than 64 levels/)
@@ -281,7 +304,7 @@ describe("MesosJson: enums", () => {
 
   it("an unknown name on a required field is an error", () => {
     expect(parseError(TaskStatusSchema, `{"state":"TASK_EXPLODED"}`).message).toBe(
-      "field 'state': 'TASK_EXPLODED' is not a value of enum mesos.v1.TaskState"
+      "field 'state': \"TASK_EXPLODED\" is not a value of enum mesos.v1.TaskState"
     )
   })
 })
@@ -331,6 +354,19 @@ describe("MesosJson: defaults, repeated fields and maps", () => {
     assert.deepStrictEqual(parseOk(CommandInfoSchema, `{"arguments":[]}`).arguments, [])
     const task = parseOk(TaskInfoSchema, `{"resources":{"name":"cpus","type":"SCALAR"}}`)
     assert.strictEqual(task.resources[0]?.name, "cpus")
+  })
+
+  it("a long map key is quoted in the path as in messages: its start and its length", () => {
+    const key = "k".repeat(200)
+    assert.strictEqual(
+      parseError(TaskInfoSchema, `{"limits":{"${key}":7}}`).path,
+      `limits["${"k".repeat(64)}"… (200 chars)]`
+    )
+  })
+
+  it("writes a map key cut inside a surrogate pair with U+FFFD, as string values, so it reads back", () => {
+    const task = create(TaskInfoSchema, { limits: { ["cpus \u{1F642}".slice(0, -1)]: { value: 1 } } })
+    assert.deepStrictEqual(Object.keys(parseOk(TaskInfoSchema, stringifyOk(TaskInfoSchema, task)).limits), ["cpus \uFFFD"])
   })
 
   it("maps are JSON objects", () => {

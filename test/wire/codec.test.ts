@@ -267,6 +267,23 @@ describe("WireCodec: required fields on encode", () => {
     }
   )
 
+  it.each(codecs.map((codec) => [codec.contentType, codec] as const))(
+    "%s: the message names the first 8 missing fields and counts the rest; missingFields has them all",
+    (_type, codec) => {
+      const tasks = Array.from({ length: 6 }, () => ({ name: "t" }))
+      const call = create(CallSchema, { type: Call_Type.SUBSCRIBE, subscribe: { unacknowledgedTasks: tasks } })
+      const error = getError(codec.encodeCall(call))
+      assert.strictEqual(error.missingFields.length, 14)
+      assert.strictEqual(
+        error.detail,
+        "required fields not set: executor_id, framework_id, subscribe.unacknowledged_tasks[0].task_id, " +
+          "subscribe.unacknowledged_tasks[0].agent_id, subscribe.unacknowledged_tasks[1].task_id, " +
+          "subscribe.unacknowledged_tasks[1].agent_id, subscribe.unacknowledged_tasks[2].task_id, " +
+          "subscribe.unacknowledged_tasks[2].agent_id and 6 more"
+      )
+    }
+  )
+
   it("looks into map values", () => {
     const event = create(EventSchema, {
       type: Event_Type.LAUNCH,
@@ -354,6 +371,50 @@ describe("WireCodec: decoding what is not a message", () => {
     }
   })
 
+  it("a truncated protobuf body: protobuf-es's reason, the field being read, where its record starts, the length", () => {
+    const error = getError(WireCodec.protobuf.decodeEvent(readVector("event-launch.bin").subarray(0, 100)))
+    assert.strictEqual(
+      error.message,
+      "cannot decode mesos.v1.executor.Event from application/x-protobuf: premature EOF in field " +
+        "'launch.task.resources[2].ranges.range[0].begin' (from byte 99 of 100)"
+    )
+    assert.strictEqual(error.field, "launch.task.resources[2].ranges.range[0].begin")
+    assert.strictEqual(error.offset, 99)
+    assert.strictEqual(error.byteLength, 100)
+  })
+
+  it("a fixed-width value cut short is a premature EOF too, not DataView's RangeError", () => {
+    const error = getError(WireCodec.protobuf.decodeCall(readVector("call-subscribe-resend.bin").subarray(0, 99)))
+    assert.strictEqual(
+      error.detail,
+      "premature EOF in field 'subscribe.unacknowledged_updates[0].status.timestamp' (from byte 98 of 99)"
+    )
+  })
+
+  it("a tag that does not parse, a length prefix past the end, an unknown field: each said where", () => {
+    assert.strictEqual(
+      getError(WireCodec.protobuf.decodeEvent(Uint8Array.of(0x08, 0x01, 0x00))).detail,
+      "illegal tag: field no 0 wire type 0 in a field tag at byte 2 of 3"
+    )
+    // framework_id (field 2 of Call), a message of 8 bytes, of which there are none.
+    assert.strictEqual(
+      getError(WireCodec.protobuf.decodeCall(Uint8Array.of(0x12, 0x08))).detail,
+      "premature EOF in a field tag of 'framework_id' at byte 2 of 2 " +
+        "(past the end: a length prefix claims more bytes than there are)"
+    )
+    // Field 100 as a start-group tag that never ends.
+    assert.strictEqual(
+      getError(WireCodec.protobuf.decodeEvent(Uint8Array.of(0x08, 0x01, 0xa3, 0x06))).detail,
+      "premature EOF in unknown field 100 (from byte 2 of 4)"
+    )
+  })
+
+  it("a map entry's path names its key", () => {
+    const launch = readVector("event-launch.bin")
+    const error = getError(WireCodec.protobuf.decodeEvent(launch.subarray(0, launch.length - 1)))
+    assert.strictEqual(error.field, `launch.task.limits["cpus"].value`)
+  })
+
   it("text that is not JSON is a WireDecodeError (the agent's MalformedContent case)", () => {
     const error = getError(WireCodec.json.decodeCall(new TextEncoder().encode("MALFORMED_CONTENT")))
     assert.strictEqual(error.contentType, "application/json")
@@ -361,11 +422,14 @@ describe("WireCodec: decoding what is not a message", () => {
   })
 
   it("a JSON type error names the field", () => {
-    const error = getError(WireCodec.json.decodeEvent(new TextEncoder().encode(`{"type":"KILL","kill":{"task_id":7}}`)))
+    const bytes = new TextEncoder().encode(`{"type":"KILL","kill":{"task_id":7}}`)
+    const error = getError(WireCodec.json.decodeEvent(bytes))
     expect(error.message).toBe(
       "cannot decode mesos.v1.executor.Event from application/json: field 'kill.task_id': expected a JSON object, " +
         "got the number 7"
     )
+    assert.strictEqual(error.field, "kill.task_id")
+    assert.strictEqual(error.byteLength, bytes.length)
   })
 
   const decoders = [
