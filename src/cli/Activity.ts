@@ -1,7 +1,7 @@
 /**
  * What happens during a local run, as the displays show it: what the agent saw and did (every request
  * with its answer, every event it wrote, every status update it handled, every container it destroyed),
- * read from the changes of its state, and what the local agent itself did around it (starting and
+ * read from its history as it grows, and what the local agent itself did around it (starting and
  * reaping executor processes, the scheduler's kills and shutdowns, the deadline).
  */
 import { isFieldSet } from "@bufbuild/protobuf"
@@ -20,6 +20,7 @@ import * as MesosDuration from "../config/MesosDuration.js"
 import type {
   AgentState,
   DestroyedContainer,
+  HistoryMark,
   ReceivedCall,
   SentEvent,
   StatusUpdateRecord
@@ -54,25 +55,20 @@ export type Activity =
   | { readonly _tag: "TimedOut"; readonly at: number; readonly after: Duration.Duration }
 
 /**
- * What the agent saw and did between two of its states (the later one grown from the earlier), in the
- * order it happened; within one instant, causes before effects: a request, a destroyed container, the
- * status updates they brought, the events (ACKNOWLEDGED) those caused.
+ * What the agent saw and did after `seen` (a mark of an earlier state) up to `state`, in the order it
+ * happened; within one instant, causes before effects: a request, a destroyed container, the status
+ * updates they brought, the events (ACKNOWLEDGED) those caused.
  */
-export const agentChanges = (previous: AgentState, next: AgentState): Array<Activity> => {
-  const added = <A>(before: ReadonlyArray<A>, after: ReadonlyArray<A>) => after.slice(before.length)
+export const agentChanges = (seen: HistoryMark, state: AgentState): Array<Activity> => {
   const activities: Array<Activity> = [
-    ...added(previous.calls, next.calls).map((call): Activity => ({ _tag: "CallReceived", at: call.at, call })),
-    ...added(previous.destroyedContainers, next.destroyedContainers).map((container): Activity => ({
+    ...state.calls.slice(seen.calls).map((call): Activity => ({ _tag: "CallReceived", at: call.at, call })),
+    ...state.destroyedContainers.slice(seen.destroyedContainers).map((container): Activity => ({
       _tag: "ContainerDestroyed",
       at: container.at,
       container
     })),
-    ...added(previous.updates, next.updates).map((update): Activity => ({
-      _tag: "UpdateHandled",
-      at: update.at,
-      update
-    })),
-    ...added(previous.events, next.events).map((event): Activity => ({ _tag: "EventSent", at: event.at, event }))
+    ...state.updates.slice(seen.updates).map((update): Activity => ({ _tag: "UpdateHandled", at: update.at, update })),
+    ...state.events.slice(seen.events).map((event): Activity => ({ _tag: "EventSent", at: event.at, event }))
   ]
   // A stable sort keeps the order above within one instant.
   return activities.sort((a, b) => a.at - b.at)

@@ -12,7 +12,7 @@
 import { Cause, Clock, Duration, Effect, Fiber, FileSystem, Option, Path, Queue, Runtime, Schema, Semaphore, Stream } from "effect"
 import * as MesosDuration from "../config/MesosDuration.js"
 import { Event_Type } from "../gen/mesos/v1/executor/executor_pb.js"
-import { type AgentModelShape, type AgentState, findTask, type SentEvent } from "../testing/AgentModel.js"
+import { type AgentModelShape, type AgentState, findTask, historyMark, type SentEvent } from "../testing/AgentModel.js"
 import * as HttpFakeAgent from "../testing/HttpFakeAgent.js"
 import { type Activity, agentChanges } from "./Activity.js"
 import { Display } from "./Display.js"
@@ -80,14 +80,14 @@ export const run = Effect.fnUntraced(function*(options: Options) {
   const shown = yield* Effect.forkScoped(
     Stream.fromQueue(activities).pipe(Stream.runForEach(display.show))
   )
-  let seen = yield* model.state
+  let seen = historyMark(yield* model.state)
   const inOrder = yield* Semaphore.make(1)
   /** Queues what the agent did since last time, then `local`, what the local agent did now. */
   const catchUp = (local?: (at: number) => Activity) =>
     Effect.gen(function*() {
       const state = yield* model.state
       yield* Queue.offerAll(activities, agentChanges(seen, state))
-      seen = state
+      seen = historyMark(state)
       if (local !== undefined) yield* Queue.offer(activities, local(yield* Clock.currentTimeMillis))
     }).pipe(Semaphore.withPermit(inOrder))
   const publish = (activity: (at: number) => Activity) => catchUp(activity)

@@ -42,11 +42,12 @@ import {
   Effect,
   Layer,
   Option,
+  PubSub,
   Queue,
   Schema,
   Scope,
-  Stream,
-  SubscriptionRef
+  Semaphore,
+  Stream
 } from "effect"
 import {
   type Call,
@@ -124,12 +125,6 @@ export interface AgentModelOptions {
   readonly authentication?: boolean | undefined
   /** Initial faults; none by default. */
   readonly faults?: FaultsInput | undefined
-  /**
-   * Append to `calls`, `events` and `updates` in place instead of copying them on every change: O(1)
-   * instead of O(n) per request, for benchmarks with tens of thousands of updates. States read earlier
-   * then see the entries added later. Default false.
-   */
-  readonly appendHistoryInPlace?: boolean | undefined
 }
 
 export interface FrameworkOptions {
@@ -213,6 +208,16 @@ export interface ExecutorRef {
  */
 export type AgentPhase = "Running" | "Down" | "Starting" | "RecoveringContainerizer" | "Recovering"
 
+/**
+ * The agent as it is at one moment, except for its history.
+ *
+ * The history lists (`calls`, `events`, `updates`, `messages`, `destroyedContainers`) are append-only
+ * and shared by every state: the agent adds to the same arrays, so a state read earlier sees the
+ * entries added since, and an entry never changes once added. This keeps each step O(1) however long
+ * the history. To tell what is new since a state, keep its {@link HistoryMark} (the lists' lengths
+ * then). Everything else (phase, frameworks, executors and their tasks, subscriptions, faults) is a
+ * snapshot that later changes leave alone.
+ */
 export interface AgentState {
   readonly phase: AgentPhase
   /** How often the agent restarted. */
@@ -234,6 +239,28 @@ export interface AgentState {
   readonly messages: ReadonlyArray<ExecutorMessage>
   /** Containers the agent destroyed; the local agent kills the executor's process on these. */
   readonly destroyedContainers: ReadonlyArray<DestroyedContainer>
+}
+
+/** How far a reader got in each history list of the agent: the lists' lengths in a state it read. */
+export interface HistoryMark {
+  readonly calls: number
+  readonly events: number
+  readonly updates: number
+  readonly messages: number
+  readonly destroyedContainers: number
+}
+
+/** The end of each history list of `state`; what comes after was added later. */
+export const historyMark = (state: AgentState): HistoryMark => ({
+  calls: state.calls.length,
+  events: state.events.length,
+  updates: state.updates.length,
+  messages: state.messages.length,
+  destroyedContainers: state.destroyedContainers.length
+})
+
+type History = {
+  readonly [K in keyof HistoryMark]: AgentState[K]
 }
 
 /** The agent's settings that executors see. */
@@ -567,18 +594,13 @@ interface Config {
   readonly agentId: string
   /** The frameworks the agent was told about, for re-adding one the agent removed. */
   readonly frameworkInfos: Map<string, FrameworkInfo>
-  readonly appendHistoryInPlace: boolean
 }
 
 const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
   const clock = yield* Clock.Clock
   const scope = yield* Effect.scope
   const agentId = options.agentId ?? "fake-agent-S0"
-  const config: Config = {
-    agentId,
-    frameworkInfos: new Map(),
-    appendHistoryInPlace: options.appendHistoryInPlace ?? false
-  }
+  const config: Config = { agentId, frameworkInfos: new Map() }
 
   const frameworks = (options.frameworks ?? [{}]).map((framework, index): FrameworkState => {
     const info = frameworkInfo(framework, index)
@@ -617,26 +639,34 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
     destroyedContainers: []
   }
 
-  const ref = yield* SubscriptionRef.make(initial)
+  let current = initial
+  // Every state after each step, the latest replayed to new subscribers: `changes`.
+  const published = yield* PubSub.unbounded<AgentState>({ replay: 1 })
+  PubSub.publishUnsafe(published, initial)
+  const lock = yield* Semaphore.make(1)
   // The streams' queues: runtime resources, not state, touched only inside `transact`.
   const streams = new Map<number, Queue.Queue<Event, StreamBroken | Cause.Done>>()
 
   /**
    * Runs one step of the agent atomically: `step` reads and replaces
-   * `tx.state`, writes to streams, and schedules timers, which are forked
-   * after it, still under the lock, so they run in order. A step is never
-   * cut short: what it wrote to streams and its new state go together.
+   * `tx.state`, appends to the history, writes to streams, and schedules
+   * timers. The new state is current as soon as the step returns, in the same
+   * synchronous block, so no reader sees history appended by a step whose
+   * state is not yet current. The timers are forked after it, still under the
+   * lock, so they run in order. A step is never cut short: what it wrote to
+   * streams and its new state go together.
    */
   const transact = <A>(step: (tx: Transaction) => A): Effect.Effect<A> =>
-    Effect.uninterruptible(SubscriptionRef.modifyEffect(ref, (state) =>
-      Effect.suspend(() => {
-        const tx = new Transaction(state, clock.currentTimeMillisUnsafe(), config, streams)
-        const result = step(tx)
-        return Effect.as(
-          Effect.forEach(tx.timers, (timer) => Effect.forkIn(runTimer(timer), scope), { discard: true }),
-          [result, tx.state] as const
-        )
-      })))
+    Effect.uninterruptible(lock.withPermit(Effect.suspend(() => {
+      const tx = new Transaction(current, clock.currentTimeMillisUnsafe(), config, streams)
+      const result = step(tx)
+      current = tx.state
+      PubSub.publishUnsafe(published, current)
+      return tx.timers.length === 0 ? Effect.succeed(result) : Effect.as(
+        Effect.forEach(tx.timers, (timer) => Effect.forkIn(runTimer(timer), scope), { discard: true }),
+        result
+      )
+    })))
 
   const runTimer = (timer: Timer): Effect.Effect<void> =>
     Effect.andThen(
@@ -658,14 +688,34 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
     yield* Effect.orDie(control((tx) => addExecutor(tx, executor, index)))
   }
 
+  const state = Effect.sync(() => current)
+  const changes = Stream.fromPubSub(published)
+
   const awaitState = <A>(select: (state: AgentState) => A | undefined): Effect.Effect<A> =>
-    SubscriptionRef.changes(ref).pipe(
+    changes.pipe(
       Stream.map(select),
       Stream.filter((selected): selected is A => selected !== undefined),
       Stream.runHead,
-      // The changes of a `SubscriptionRef` never end.
+      // The changes never end.
       Effect.map(Option.getOrThrow)
     )
+
+  /** The first entry of a history list, past or future, that satisfies `predicate`; it sees each entry once. */
+  const awaitEntry = <K extends keyof History>(
+    key: K,
+    predicate: (entry: History[K][number]) => boolean
+  ): Effect.Effect<History[K][number]> =>
+    Effect.suspend(() => {
+      let checked = 0
+      return awaitState((state) => {
+        const entries: ReadonlyArray<History[K][number]> = state[key]
+        for (; checked < entries.length; checked++) {
+          const entry = entries[checked]!
+          if (predicate(entry)) return entry
+        }
+        return undefined
+      })
+    })
 
   const handle = (request: AgentRequest): Effect.Effect<AgentResponse> =>
     isRejected(request.call) || request.call.type !== Call_Type.SUBSCRIBE
@@ -739,23 +789,21 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
           }
         }
       }),
-    state: SubscriptionRef.get(ref),
+    state,
     executor: (executor) =>
-      Effect.flatMap(SubscriptionRef.get(ref), (state) => {
+      Effect.flatMap(state, (state) => {
         const found = findExecutor(state, executor)
         return found instanceof AgentModelError ? Effect.fail(found) : Effect.succeed(found)
       }),
-    changes: SubscriptionRef.changes(ref),
+    changes,
     awaitState,
-    awaitUpdate: (predicate) => awaitState((state) => state.updates.find(predicate)),
-    awaitEvent: (predicate) => awaitState((state) => state.events.find(predicate)),
-    awaitCall: (predicate) => awaitState((state) => state.calls.find(predicate)),
+    awaitUpdate: (predicate) => awaitEntry("updates", predicate),
+    awaitEvent: (predicate) => awaitEntry("events", predicate),
+    awaitCall: (predicate) => awaitEntry("calls", predicate),
     awaitContainerDestroyed: (executor) =>
       Effect.flatMap(model.executor(executor), (found) =>
-        awaitState((state) =>
-          state.destroyedContainers.find((destroyed) =>
-            sameExecutor(found, destroyed) && destroyed.containerId === found.containerId
-          )
+        awaitEntry("destroyedContainers", (destroyed) =>
+          sameExecutor(found, destroyed) && destroyed.containerId === found.containerId
         )),
     awaitPhase: (phase) => Effect.asVoid(awaitState((state) => (state.phase === phase ? true : undefined)))
   })
@@ -837,13 +885,9 @@ class Transaction {
     })
   }
 
-  /** Adds an entry to a history list: a new list, or the same one with `appendHistoryInPlace`. */
-  append<K extends "calls" | "events" | "updates">(key: K, entry: AgentState[K][number]): void {
-    if (this.config.appendHistoryInPlace) {
-      ;(this.state[key] as Array<AgentState[K][number]>).push(entry)
-    } else {
-      this.state = { ...this.state, [key]: [...this.state[key], entry] }
-    }
+  /** Adds an entry to a history list, in place: every state shares the lists (see {@link AgentState}). */
+  append<K extends keyof History>(key: K, entry: History[K][number]): void {
+    ;(this.state[key] as Array<History[K][number]>).push(entry)
   }
 
   endStream(id: number, reason: StreamEnd): void {
@@ -998,16 +1042,13 @@ const receive = (
       return answer(accepted)
     }
     case Call_Type.MESSAGE:
-      tx.state = {
-        ...tx.state,
-        messages: [...tx.state.messages, {
-          at: tx.now,
-          frameworkId,
-          executorId: executor.executorId,
-          data: call.message!.data,
-          forwarded: framework.status === "Active"
-        }]
-      }
+      tx.append("messages", {
+        at: tx.now,
+        frameworkId,
+        executorId: executor.executorId,
+        data: call.message!.data,
+        forwarded: framework.status === "Active"
+      })
       return answer(accepted)
     default:
       return answer(rejected(501, "501 Not Implemented."))
@@ -1519,16 +1560,13 @@ const executorInfo = (options: ExecutorOptions, frameworkId: string, executorId:
 // Containers and executor termination
 
 const destroyContainer = (tx: Transaction, executor: ExecutorState, reason: DestructionReason): void => {
-  tx.state = {
-    ...tx.state,
-    destroyedContainers: [...tx.state.destroyedContainers, {
-      at: tx.now,
-      frameworkId: executor.frameworkId,
-      executorId: executor.executorId,
-      containerId: executor.containerId,
-      reason
-    }]
-  }
+  tx.append("destroyedContainers", {
+    at: tx.now,
+    frameworkId: executor.frameworkId,
+    executorId: executor.executorId,
+    containerId: executor.containerId,
+    reason
+  })
   // A destroyed container terminates at once as far as the model is concerned.
   executorTerminated(tx, executor)
 }
@@ -1600,16 +1638,13 @@ const restart = (tx: Transaction, options: RestartOptions): void => {
       tx.state = { ...tx.state, phase: "RecoveringContainerizer" }
       // Containerizer recovery destroys the containers of frameworks the agent forgot.
       for (const executor of forgotten) {
-        tx.state = {
-          ...tx.state,
-          destroyedContainers: [...tx.state.destroyedContainers, {
-            at: tx.now,
-            frameworkId: executor.frameworkId,
-            executorId: executor.executorId,
-            containerId: executor.containerId,
-            reason: "Orphaned"
-          }]
-        }
+        tx.append("destroyedContainers", {
+          at: tx.now,
+          frameworkId: executor.frameworkId,
+          executorId: executor.executorId,
+          containerId: executor.containerId,
+          reason: "Orphaned"
+        })
       }
       tx.after(unavailableFor, (tx) => {
         if (!liveExecutors(tx.state).some((executor) => executor.status === "Registering")) {

@@ -10,7 +10,7 @@ import {
   TaskStatus_Source,
   TaskStatusSchema
 } from "../../src/gen/mesos/v1/mesos_pb.js"
-import { AgentModel, type AgentState, findTask } from "../../src/testing/AgentModel.js"
+import { AgentModel, type AgentState, findTask, historyMark } from "../../src/testing/AgentModel.js"
 import * as FakeAgent from "../../src/testing/FakeAgent.js"
 import { type AgentCallError, AgentClient, type AgentDisconnected } from "../../src/transport/AgentClient.js"
 import type { AgentEvent } from "../../src/wire/AgentEvent.js"
@@ -124,6 +124,31 @@ describe("FakeAgent", () => {
       assert.strictEqual(forwarded?.status.agentId?.value, "fake-agent-S0")
       assert.strictEqual(forwarded?.status.source, TaskStatus_Source.EXECUTOR)
       assert.strictEqual(taskState(yield* state, "task-1"), TaskState.TASK_RUNNING)
+    }).pipe(Effect.provide(FakeAgent.layer())))
+
+  it.effect("keeps one history that grows in place: a mark of an earlier state tells what came after", () =>
+    Effect.gen(function*() {
+      const model = yield* agent
+      yield* model.launch({ taskId: { value: "task-1" } })
+      const events = yield* subscribe()
+      yield* next(events)
+      yield* next(events)
+      const before = yield* state
+      const seen = historyMark(before)
+
+      yield* send(calls.update("task-1", TaskState.TASK_RUNNING))
+      assert.strictEqual((yield* next(events))._tag, "Acknowledged")
+      const after = yield* state
+      assert.strictEqual(after.updates, before.updates)
+      assert.deepStrictEqual(
+        after.updates.slice(seen.updates).map((update) => [update.taskId, update.status.state, update.outcome]),
+        [["task-1", TaskState.TASK_RUNNING, "Forwarded"]]
+      )
+      assert.deepStrictEqual(eventTypes(after).slice(seen.events), ["ACKNOWLEDGED"])
+      assert.deepStrictEqual(after.calls.slice(seen.calls).map((call) => call.status), [202])
+      // The rest of a state stays as it was.
+      assert.strictEqual(taskState(before, "task-1"), TaskState.TASK_STAGING)
+      assert.strictEqual(taskState(after, "task-1"), TaskState.TASK_RUNNING)
     }).pipe(Effect.provide(FakeAgent.layer())))
 
   it.effect("acknowledges a duplicate uuid again but records the update once", () =>
