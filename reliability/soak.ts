@@ -15,7 +15,6 @@
 //
 // Run: npm run soak  (= npm run build && node --expose-gc reliability/soak.ts)
 //      node --expose-gc reliability/soak.ts [--updates 1000000] [--batch-tasks 500] [--updates-per-task 2] [--http]
-//        [--history-in-place]   (AgentModelOptions.appendHistoryInPlace)
 import { Deferred, Duration, Effect, Exit, Logger, Scope } from "effect"
 import { AgentClient, Executor, ExecutorConfig, ExecutorDriver, HttpAgentClient, Mesos } from "effect-mesos-executor"
 import { AgentModel, FakeAgent, HttpFakeAgent } from "effect-mesos-executor/testing"
@@ -24,8 +23,6 @@ import { flag, formatMiB, gcIfExposed, type MemorySample, sampleMemory } from ".
 const updatesWanted = flag("--updates", 1_000_000)
 const batchTasks = Math.max(1, flag("--batch-tasks", 500))
 const http = process.argv.includes("--http")
-// AgentModelOptions.appendHistoryInPlace: the model appends to its history instead of copying it.
-const historyInPlace = process.argv.includes("--history-in-place")
 const updatesPerTask = Math.max(2, flag("--updates-per-task", 2))
 
 const { TaskState } = Mesos
@@ -134,7 +131,7 @@ const main = async () => {
     readonly client: AgentClient.AgentClientShape
   }
   const frameworks = [{ checkpoint: true }]
-  const modelOptions = { frameworks, appendHistoryInPlace: historyInPlace }
+  const modelOptions = { frameworks }
 
   const launchBatch = (model: AgentModel.AgentModelShape, batch: number, tasks: number) =>
     Effect.gen(function*() {

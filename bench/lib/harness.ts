@@ -25,14 +25,9 @@ export const withPreciseClock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effec
       sleep: (duration) => base.sleep(duration)
     }))
 
-/**
- * A fresh agent in the current scope: one framework, one executor waiting for its SUBSCRIBE. Its
- * history lists grow in place (`appendHistoryInPlace`): copied on every change, as by default, they
- * make each request O(history) and the 10,000-task memory run quadratic (about 1.3 ms per update at
- * the end of it, 15 s of agent CPU for 20,000 updates in the model alone).
- */
+/** A fresh agent in the current scope: one framework, one executor waiting for its SUBSCRIBE. */
 export const startAgent = (options: HttpFakeAgent.Options = {}) =>
-  withPreciseClock(HttpFakeAgent.make({ appendHistoryInPlace: true, ...options })).pipe(
+  withPreciseClock(HttpFakeAgent.make(options)).pipe(
     Effect.mapError((error) => new BenchFailure({ message: `the agent could not start: ${String(error)}` }))
   )
 
