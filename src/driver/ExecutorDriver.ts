@@ -20,7 +20,6 @@ import {
   Effect,
   Exit,
   FiberMap,
-  FiberSet,
   Latch,
   Layer,
   Metric,
@@ -29,7 +28,6 @@ import {
   Random,
   Schedule,
   Scope,
-  Semaphore,
   Stream
 } from "effect"
 import {
@@ -42,7 +40,6 @@ import {
 import {
   type TaskID,
   TaskState,
-  type TaskStatus,
   TaskStatus_Source,
   TaskStatusSchema
 } from "../gen/mesos/v1/mesos_pb.js"
@@ -57,7 +54,8 @@ import {
   InvalidStatusUpdate,
   StatusUpdateRejected
 } from "./ExecutorDriverError.js"
-import { UpdateLedger } from "./UpdateLedger.js"
+import * as UpdateDelivery from "./UpdateDelivery.js"
+import { type Settlement, UpdateLedger } from "./UpdateLedger.js"
 import * as StatusUuid from "../wire/StatusUuid.js"
 
 /** What the driver needs to know about its executor and agent (read from MESOS_* by `ExecutorConfig`). */
@@ -95,6 +93,11 @@ export interface DriverOptions {
    * that has not subscribed, so trying longer is pointless. (The Mesos library gives up at the first failure.)
    */
   readonly registrationTimeout?: Duration.Input | undefined
+  /**
+   * UPDATE calls in flight at once, across tasks (a task's updates still go one after the other). They
+   * queue on the one connection for calls, so a few are enough to keep it busy. Default 8.
+   */
+  readonly updateSenders?: number | undefined
 }
 
 export const defaultUpdateRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
@@ -220,14 +223,12 @@ export const makeWithConfig = <E, R>(
       })
     const send = (call: Call) => withCallTimeout(Call_Type[call.type] ?? "call", agent.send(call))
 
-    const ledger = new UpdateLedger<StatusUpdateFailed>()
+    const ledger = new UpdateLedger<StatusUpdateFailed, UpdateDelivery.ScheduleStep>()
     const ended = yield* Deferred.make<DriverEnd, E | ExecutorDriverError>()
     const queue = yield* Queue.bounded<DriverInput>(options.eventBufferSize ?? 4096)
     const subscribed = yield* Latch.make(false)
     const taskFibers = yield* FiberMap.make<string>().pipe(Scope.provide(runScope))
-    const deliveries = yield* FiberSet.make().pipe(Scope.provide(runScope))
-    const lanes = new Map<string, Semaphore.Semaphore>()
-    const retrySchedule = options.updateRetrySchedule ?? defaultUpdateRetrySchedule
+    const updateSenders = options.updateSenders ?? 8
 
     let started = false
     let running = true
@@ -249,65 +250,38 @@ export const makeWithConfig = <E, R>(
 
     // --- delivery of status updates -------------------------------------------------------------
 
-    const laneOf = (taskId: string): Semaphore.Semaphore => {
-      let lane = lanes.get(taskId)
-      if (lane === undefined) {
-        lane = Semaphore.makeUnsafe(1)
-        lanes.set(taskId, lane)
-      }
-      return lane
-    }
-
-    /**
-     * Delivers one update until the agent acknowledges it. Until the agent has accepted it (202, or a
-     * SUBSCRIBE carrying it), later updates of the same task wait in its lane, so that a refused RUNNING
-     * cannot be overtaken by FINISHED. After that it is resent on the schedule while no ACK comes. An
-     * answer that will not change (400, 401, 403, ...) rejects the update and is reported to `error`.
-     */
-    const deliver = (status: TaskStatus, outcome: Deferred.Deferred<void, StatusUpdateFailed>) => {
-      const pending = ledger.add(status, (failure) =>
-        Deferred.doneUnsafe(outcome, failure === undefined ? Exit.void : Exit.fail(failure)))
-      const call = callWith({ type: Call_Type.UPDATE, update: create(Call_UpdateSchema, { status }) })
-      let attempts = 0
-      const sendOnce = Effect.gen(function*() {
-        yield* Latch.await(subscribed)
-        if (pending.coveredBySubscribe) return
-        if (attempts++ > 0) yield* Metric.update(metrics.updatesRetried, 1)
-        yield* send(call).pipe(
-          Effect.tapError((error) => Effect.logWarning("status update not accepted", error.message))
-        )
-        yield* Metric.update(metrics.updatesSent, 1)
-      })
-      const accepted = laneOf(pending.taskId).withPermit(
-        Effect.retry(sendOnce, { schedule: retrySchedule, while: (error) => error.isTransient })
-      )
-      // The first tick follows the acceptance just made; each later one resends unless a SUBSCRIBE did.
-      let resendDue = false
-      const resend = Effect.suspend(() => {
-        const due = resendDue && !pending.coveredBySubscribe
-        resendDue = true
-        pending.coveredBySubscribe = false
-        return due ? sendOnce.pipe(Effect.catchIf((error) => error.isTransient, () => Effect.void)) : Effect.void
-      })
-      const reject = (error: AgentCallError) =>
-        Effect.suspend(() => {
-          ledger.reject(pending, new StatusUpdateRejected({ taskId: pending.taskId, detail: error.message }))
-          const message = `status update for task '${pending.taskId}' rejected by the agent: ${error.message}`
-          return Queue.offer(queue, { _tag: "Error", message })
+    const delivery = yield* UpdateDelivery.make<StatusUpdateFailed>({
+      ledger,
+      send: (status) => send(callWith({ type: Call_Type.UPDATE, update: create(Call_UpdateSchema, { status }) })),
+      subscribed,
+      schedule: options.updateRetrySchedule ?? defaultUpdateRetrySchedule,
+      senders: updateSenders,
+      // An answer that will not change (400, 401, 403, ...) rejects the update and is reported to `error`.
+      rejected: (taskId, error) => ({
+        failure: new StatusUpdateRejected({ taskId, detail: error.message }),
+        report: Queue.offer(queue, {
+          _tag: "Error",
+          message: `status update for task '${taskId}' rejected by the agent: ${error.message}`
         })
-      return accepted.pipe(
-        Effect.andThen(Effect.repeat(resend, retrySchedule)),
-        Effect.catch(reject),
-        Effect.raceFirst(Deferred.await(outcome)),
-        Effect.ignore,
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (!ledger.isPendingForTask(pending.taskId)) lanes.delete(pending.taskId)
-          })
-        ),
-        Effect.annotateLogs({ taskId: pending.taskId })
-      )
-    }
+      }),
+      metrics: { sent: metrics.updatesSent, retried: metrics.updatesRetried },
+      scope: runScope
+    })
+
+    const receipt = (pending: UpdateDelivery.Pending<StatusUpdateFailed>): StatusUpdateReceipt => ({
+      uuid: pending.status.uuid,
+      acknowledged: Effect.callback<void, StatusUpdateFailed>((resume) => {
+        const notify = (settlement: Settlement<StatusUpdateFailed>) =>
+          resume(settlement.failure === undefined ? Effect.void : Effect.fail(settlement.failure))
+        if (pending.settlement !== undefined) return notify(pending.settlement)
+        const waiters = pending.waiters ?? (pending.waiters = [])
+        waiters.push(notify)
+        return Effect.sync(() => {
+          const index = waiters.indexOf(notify)
+          if (index >= 0) waiters.splice(index, 1)
+        })
+      })
+    })
 
     const sendStatusUpdate = Effect.fn("ExecutorDriver.sendStatusUpdate")(function*(update: StatusUpdate) {
       const taskId = update.taskId?.value ?? ""
@@ -333,13 +307,10 @@ export const makeWithConfig = <E, R>(
         source: TaskStatus_Source.EXECUTOR,
         executorId: ids.executorId
       })
-      const outcome = yield* Deferred.make<void, StatusUpdateFailed>()
-      // Interruptible even when sent from a finalizer (a task reporting TASK_KILLED as it is interrupted):
-      // the ACK must be able to stop the resend loop.
-      yield* FiberSet.run(deliveries, Effect.interruptible(annotate(deliver(status, outcome))))
+      const pending = delivery.submit(status)
       yield* Metric.update(metrics.updatesPending, ledger.pendingUpdates)
       yield* Effect.annotateCurrentSpan({ taskId, state: TaskState[status.state] ?? String(status.state) })
-      return { uuid: status.uuid, acknowledged: Deferred.await(outcome) }
+      return receipt(pending)
     })
 
     const sendFrameworkMessage = Effect.fn("ExecutorDriver.sendFrameworkMessage")(function*(data: Uint8Array) {
@@ -358,27 +329,41 @@ export const makeWithConfig = <E, R>(
 
     let subscriptions = 0
 
-    const applyAcknowledgement = (event: Extract<AgentEvent, { _tag: "Acknowledged" }>) =>
-      Effect.suspend(() => {
-        if (!ledger.acknowledge(event.taskId.value, event.uuid)) {
-          return Effect.logDebug("ACKNOWLEDGED for no pending update (a duplicate)")
-        }
-        return Effect.andThen(Metric.update(metrics.updatesAcknowledged, 1), Metric.update(metrics.updatesPending, ledger.pendingUpdates))
-      })
-
     // ACKs bypass the callback queue, so that a slow callback does not delay them as long as the queue
-    // (eventBufferSize) has room; past that the stream is not read until the callbacks catch up.
-    const receive = (event: AgentEvent): Effect.Effect<void> =>
-      Effect.andThen(
-        Metric.update(metrics.eventsByType, event._tag),
-        event._tag === "Acknowledged"
-          ? applyAcknowledgement(event)
-          : event._tag === "Heartbeat"
-          ? Effect.logDebug("HEARTBEAT from the agent")
-          : event._tag === "Unknown"
-          ? Effect.logWarning("skipping an event this driver does not know", { type: event.type })
-          : Queue.offer(queue, event)
-      )
+    // (eventBufferSize) has room; past that the stream is not read until the callbacks catch up. A batch
+    // of events read together is sorted in one synchronous pass: ACKs are applied at once, and the other
+    // events are queued in order.
+    const receive = (events: ReadonlyArray<AgentEvent>): Effect.Effect<void> =>
+      Effect.flatMap(Effect.context<never>(), (context) => {
+        const queued: Array<AgentEvent> = []
+        const notes: Array<Effect.Effect<void>> = []
+        let acknowledged = 0
+        for (const event of events) {
+          metrics.eventsByType.updateUnsafe(event._tag, context)
+          switch (event._tag) {
+            case "Acknowledged":
+              if (delivery.acknowledge(event.taskId.value, event.uuid)) acknowledged++
+              else notes.push(Effect.logDebug("ACKNOWLEDGED for no pending update (a duplicate)"))
+              break
+            case "Heartbeat":
+              notes.push(Effect.logDebug("HEARTBEAT from the agent"))
+              break
+            case "Unknown":
+              notes.push(Effect.logWarning("skipping an event this driver does not know", { type: event.type }))
+              break
+            default:
+              queued.push(event)
+          }
+        }
+        if (acknowledged > 0) {
+          metrics.updatesAcknowledged.updateUnsafe(acknowledged, context)
+          metrics.updatesPending.updateUnsafe(ledger.pendingUpdates, context)
+        }
+        const offers = queued.length === 0
+          ? Effect.void
+          : Effect.forEach(queued, (event) => Queue.offer(queue, event), { discard: true })
+        return notes.length === 0 ? offers : Effect.andThen(Effect.all(notes, { discard: true }), offers)
+      })
 
     const subscribeCall = () => callWith({ type: Call_Type.SUBSCRIBE, subscribe: ledger.subscribePayload() })
 
@@ -436,11 +421,10 @@ export const makeWithConfig = <E, R>(
           })
 
     const onSubscribed = Effect.suspend(() => {
-      ledger.markSubscribePayloadSent()
       subscriptions++
       return Effect.andThen(
         subscriptions > 1 ? Metric.update(metrics.reconnects, 1) : Effect.void,
-        Latch.open(subscribed)
+        Effect.andThen(delivery.subscribed, Latch.open(subscribed))
       )
     })
 
@@ -449,7 +433,7 @@ export const makeWithConfig = <E, R>(
       while (true) {
         const { events, scope } = yield* acquireSubscription(giveUp)
         yield* onSubscribed
-        const lost = yield* Stream.runForEach(events, receive).pipe(
+        const lost = yield* Stream.runForEachArray(events, receive).pipe(
           Effect.match({
             onFailure: (disconnected) => disconnected,
             onSuccess: () => new AgentDisconnected({ reason: "EndOfStream", detail: "the event stream ended" })
@@ -593,9 +577,10 @@ export const makeWithConfig = <E, R>(
     const start = Effect.suspend(() => {
       if (started) return Effect.void
       started = true
-      return Effect.all([connection, eventLoop, heartbeats].map((fiber) => inRunScope(annotate(fiber))), {
-        discard: true
-      })
+      return Effect.andThen(
+        delivery.start,
+        Effect.all([connection, eventLoop, heartbeats].map((fiber) => inRunScope(annotate(fiber))), { discard: true })
+      )
     })
 
     const stop = Effect.gen(function*() {

@@ -3,30 +3,58 @@
  * with no acknowledged update yet. Both are resent in each SUBSCRIBE after the first (SPEC §4.3), so
  * that an agent restart or a broken stream loses nothing.
  *
- * Plain mutable maps: the ledger is only touched from synchronous sections of the driver's effects,
- * and JavaScript runs those one at a time.
+ * It also keeps each task's updates in the order they were produced (the task's lane): an update is
+ * only sent once every earlier update of its task has been accepted, so that a refused RUNNING cannot
+ * be overtaken by FINISHED.
+ *
+ * Plain mutable data: the ledger is only touched from synchronous sections of the driver's effects,
+ * and JavaScript runs those one at a time. One `PendingUpdate` is all an unacknowledged update costs.
  */
 import { create } from "@bufbuild/protobuf"
 import type { TaskInfo, TaskStatus } from "../gen/mesos/v1/mesos_pb.js"
 import { type Call_Subscribe, Call_SubscribeSchema, Call_UpdateSchema } from "../gen/mesos/v1/executor/executor_pb.js"
 import * as StatusUuid from "../wire/StatusUuid.js"
 
-export interface PendingUpdate<Failure> {
+/**
+ * Where an update is on its way to the agent.
+ * - `Blocked`: an earlier update of its task is not accepted yet.
+ * - `Ready`: waiting for a sender.
+ * - `Sending`: its UPDATE call is in flight.
+ * - `Refused`: the agent could not take it for now (503, no connection); sent again when due.
+ * - `Accepted`: the agent took it (202, or a SUBSCRIBE carrying it); resent when due until acknowledged.
+ * - `Settled`: acknowledged, rejected or abandoned; no longer in the ledger.
+ */
+export type DeliveryPhase = "Blocked" | "Ready" | "Sending" | "Refused" | "Accepted" | "Settled"
+
+/** How an update ended: `undefined` when acknowledged. */
+export type Settlement<Failure> = { readonly failure: Failure | undefined }
+
+export interface PendingUpdate<Failure, Timer = unknown> {
   readonly key: string
   readonly taskId: string
   readonly status: TaskStatus
+  phase: DeliveryPhase
   /** Set when a SUBSCRIBE carried this update: that counts as sending it. */
   coveredBySubscribe: boolean
-  /** Tells whoever waits for the ACK how it ended: `undefined` when acknowledged. */
-  readonly settle: (failure: Failure | undefined) => void
+  /** Waiting in the senders' queue. */
+  queued: boolean
+  /** UPDATE calls started for it. */
+  sends: number
+  /** When it is next due to be sent (`Refused`, `Accepted`), and its place among the deadlines. */
+  dueAt: number
+  deadlineIndex: number
+  /** The retry schedule's state for this update, made when first needed. */
+  timer: Timer | undefined
+  settlement: Settlement<Failure> | undefined
+  waiters: Array<(settlement: Settlement<Failure>) => void> | undefined
 }
 
-export class UpdateLedger<Failure> {
-  private readonly updates = new Map<string, PendingUpdate<Failure>>()
+export class UpdateLedger<Failure, Timer = unknown> {
+  private readonly updates = new Map<string, PendingUpdate<Failure, Timer>>()
+  private readonly lanes = new Map<string, Array<PendingUpdate<Failure, Timer>>>()
   private readonly tasks = new Map<string, TaskInfo>()
-  private readonly pendingByTask = new Map<string, number>()
   private readonly drained = new Set<() => void>()
-  private lastSubscribePayload: ReadonlyArray<PendingUpdate<Failure>> = []
+  private lastSubscribePayload: ReadonlyArray<PendingUpdate<Failure, Timer>> = []
 
   get pendingUpdates(): number {
     return this.updates.size
@@ -37,43 +65,74 @@ export class UpdateLedger<Failure> {
     if (task.taskId !== undefined) this.tasks.set(task.taskId.value, task)
   }
 
-  add(status: TaskStatus, settle: (failure: Failure | undefined) => void): PendingUpdate<Failure> {
-    const pending: PendingUpdate<Failure> = {
-      key: StatusUuid.toHex(status.uuid),
-      taskId: status.taskId?.value ?? "",
-      status,
-      coveredBySubscribe: false,
-      settle
+  /** Records a new update; it is `Ready` when its task has nothing unaccepted before it, else `Blocked`. */
+  add(status: TaskStatus): PendingUpdate<Failure, Timer> {
+    const taskId = status.taskId?.value ?? ""
+    let lane = this.lanes.get(taskId)
+    if (lane === undefined) {
+      lane = []
+      this.lanes.set(taskId, lane)
     }
+    const last = lane[lane.length - 1]
+    const pending: PendingUpdate<Failure, Timer> = {
+      key: StatusUuid.toHex(status.uuid),
+      taskId,
+      status,
+      phase: last === undefined || last.phase === "Accepted" ? "Ready" : "Blocked",
+      coveredBySubscribe: false,
+      queued: false,
+      sends: 0,
+      dueAt: 0,
+      deadlineIndex: -1,
+      timer: undefined,
+      settlement: undefined,
+      waiters: undefined
+    }
+    lane.push(pending)
     this.updates.set(pending.key, pending)
-    this.pendingByTask.set(pending.taskId, (this.pendingByTask.get(pending.taskId) ?? 0) + 1)
     return pending
   }
 
-  /** Applies an ACKNOWLEDGED; false when no pending update has that uuid (a duplicate ACK). */
-  acknowledge(taskId: string, uuid: Uint8Array): boolean {
-    const pending = this.updates.get(StatusUuid.toHex(uuid))
-    if (pending === undefined || pending.taskId !== taskId) return false
-    this.remove(pending)
-    this.tasks.delete(taskId)
-    pending.settle(undefined)
-    return true
+  /**
+   * The agent took `pending`: later updates of its task may go. Returns the one that becomes `Ready`, if
+   * any.
+   */
+  accept(pending: PendingUpdate<Failure, Timer>): PendingUpdate<Failure, Timer> | undefined {
+    if (pending.phase === "Settled") return undefined
+    pending.phase = "Accepted"
+    return this.unblockAfter(pending)
   }
 
-  /** The agent refused the update for good: it is no longer owed, and its waiter learns why. */
-  reject(pending: PendingUpdate<Failure>, failure: Failure): void {
-    if (this.updates.get(pending.key) !== pending) return
-    this.remove(pending)
-    pending.settle(failure)
+  /**
+   * Applies an ACKNOWLEDGED. Returns the update (now `Settled`) and the next update of its task that
+   * becomes `Ready` (an ACK can overtake the 202 of its own call), or undefined for a duplicate ACK.
+   */
+  acknowledge(
+    taskId: string,
+    uuid: Uint8Array
+  ): { readonly update: PendingUpdate<Failure, Timer>; readonly unblocked: PendingUpdate<Failure, Timer> | undefined } | undefined {
+    const pending = this.updates.get(StatusUuid.toHex(uuid))
+    if (pending === undefined || pending.taskId !== taskId) return undefined
+    const unblocked = pending.phase === "Accepted" ? undefined : this.unblockAfter(pending)
+    this.tasks.delete(taskId)
+    this.settle(pending, undefined)
+    return { update: pending, unblocked }
+  }
+
+  /**
+   * The agent refused the update for good: it is no longer owed, and its waiters learn why. Returns the
+   * next update of its task that becomes `Ready`, if any.
+   */
+  reject(pending: PendingUpdate<Failure, Timer>, failure: Failure): PendingUpdate<Failure, Timer> | undefined {
+    if (pending.phase === "Settled") return undefined
+    const unblocked = pending.phase === "Accepted" ? undefined : this.unblockAfter(pending)
+    this.settle(pending, failure)
+    return unblocked
   }
 
   /** The driver ended: nobody will deliver the pending updates any more. */
   abandon(failure: Failure): void {
-    for (const pending of [...this.updates.values()]) this.reject(pending, failure)
-  }
-
-  isPendingForTask(taskId: string): boolean {
-    return this.pendingByTask.has(taskId)
+    for (const pending of [...this.updates.values()]) this.settle(pending, failure)
   }
 
   /** Calls `notify` once no update is pending (at once if none is). */
@@ -96,17 +155,54 @@ export class UpdateLedger<Failure> {
     })
   }
 
-  /** The agent took the last SUBSCRIBE (200): the updates it carried count as sent. */
-  markSubscribePayloadSent(): void {
-    for (const pending of this.lastSubscribePayload) pending.coveredBySubscribe = true
+  /**
+   * The agent took the last SUBSCRIBE (200): the updates it carried count as sent, and so as accepted.
+   * Returns them, still pending, for their resend schedules to start over, and the later updates of their
+   * tasks that this makes `Ready`.
+   */
+  markSubscribePayloadSent(): {
+    readonly carried: ReadonlyArray<PendingUpdate<Failure, Timer>>
+    readonly unblocked: ReadonlyArray<PendingUpdate<Failure, Timer>>
+  } {
+    const carried = this.lastSubscribePayload.filter((pending) => pending.phase !== "Settled")
     this.lastSubscribePayload = []
+    for (const pending of carried) {
+      pending.coveredBySubscribe = true
+      pending.phase = "Accepted"
+    }
+    const unblocked: Array<PendingUpdate<Failure, Timer>> = []
+    for (const pending of carried) {
+      const next = this.unblockAfter(pending)
+      if (next !== undefined) unblocked.push(next)
+    }
+    return { carried, unblocked }
   }
 
-  private remove(pending: PendingUpdate<Failure>): void {
+  /** The update after `pending` in its lane, made `Ready` if it was waiting for `pending`. */
+  private unblockAfter(pending: PendingUpdate<Failure, Timer>): PendingUpdate<Failure, Timer> | undefined {
+    const lane = this.lanes.get(pending.taskId)
+    if (lane === undefined) return undefined
+    const next = lane[lane.indexOf(pending) + 1]
+    if (next === undefined || next.phase !== "Blocked") return undefined
+    next.phase = "Ready"
+    return next
+  }
+
+  private settle(pending: PendingUpdate<Failure, Timer>, failure: Failure | undefined): void {
+    if (pending.phase === "Settled") return
+    pending.phase = "Settled"
+    pending.timer = undefined
     this.updates.delete(pending.key)
-    const left = (this.pendingByTask.get(pending.taskId) ?? 1) - 1
-    if (left === 0) this.pendingByTask.delete(pending.taskId)
-    else this.pendingByTask.set(pending.taskId, left)
+    const lane = this.lanes.get(pending.taskId)
+    if (lane !== undefined) {
+      lane.splice(lane.indexOf(pending), 1)
+      if (lane.length === 0) this.lanes.delete(pending.taskId)
+    }
+    const settlement: Settlement<Failure> = { failure }
+    pending.settlement = settlement
+    const waiters = pending.waiters
+    pending.waiters = undefined
+    if (waiters !== undefined) for (const notify of waiters) notify(settlement)
     if (this.updates.size === 0) {
       for (const notify of this.drained) notify()
       this.drained.clear()

@@ -33,11 +33,12 @@ type ConnectionSettings = Pick<ExecutorSettings, "agent" | "contentType" | "auth
  * firewall may have forgotten.
  */
 export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
-  const calls = yield* httpClient(settings.agent, { connections: 1 })
+  const calls = yield* dispatcher(settings.agent, { connections: 1 })
   // Not limited: a new SUBSCRIBE must not wait for the end of the stream it replaces.
-  const subscriptions = HttpClient.withScope(yield* httpClient(settings.agent, {}))
+  const subscriptions = HttpClient.withScope(yield* httpClient(settings.agent))
   const codec = WireCodec.forContentType(settings.contentType)
   const token = Option.getOrUndefined(settings.authenticationToken)
+  const redact = (detail: string) => token === undefined ? detail : detail.replaceAll(Redacted.value(token), "<redacted>")
 
   // The agent reads Accept only on SUBSCRIBE; the C++ library sends it on every call, as here.
   const accepting = HttpClientRequest.post(settings.agent.url).pipe(HttpClientRequest.accept(settings.contentType))
@@ -52,27 +53,66 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
         Effect.fail(new AgentCallError({ reason: "Encode", call: callType, detail: error.message, cause: error }))
     })
 
-  /** The agent did not answer as expected: read why, without trusting the body to be short. */
-  const unexpectedStatus = (response: HttpClientResponse.HttpClientResponse, callType: string) =>
-    Effect.flatMap(readDetail(response), (detail) =>
-      Effect.fail(
-        new AgentCallError({
-          reason: response.status === 503 || response.status === 404 ? "Unavailable" : "Rejected",
-          call: callType,
-          status: response.status,
-          // An agent or proxy echoing the request must not put the token into an error.
-          detail: token === undefined ? detail : detail.replaceAll(Redacted.value(token), "<redacted>")
-        })
-      ))
+  /** The agent did not answer as expected: why, from a body that need not be short. */
+  const unexpectedStatus = (status: number, callType: string, detail: string) =>
+    new AgentCallError({
+      reason: status === 503 || status === 404 ? "Unavailable" : "Rejected",
+      call: callType,
+      status,
+      // An agent or proxy echoing the request must not put the token into an error.
+      detail: redact(detail)
+    })
+
+  const url = new URL(settings.agent.url)
+  const callHeaders: Array<string> = ["content-type", settings.contentType, "accept", settings.contentType]
+  if (token !== undefined) callHeaders.push("authorization", `Bearer ${Redacted.value(token)}`)
+
+  /**
+   * One call, straight through undici's dispatcher: calls are the hot path (one per status update), and
+   * the general HTTP client's request and response objects, body streams and abort signals cost more
+   * than the call itself. Only the status and the start of an unexpected body matter.
+   */
+  const post = (body: Uint8Array, callType: string) =>
+    Effect.callback<void, AgentCallError>((resume) => {
+      let controller: Undici.Dispatcher.DispatchController | undefined
+      let interrupted = false
+      let status = 0
+      const detail = new DetailReader()
+      calls.dispatch({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "POST",
+        headers: callHeaders,
+        body
+      }, {
+        onRequestStart(started) {
+          controller = started
+          if (interrupted) started.abort(new Error("call interrupted"))
+        },
+        onResponseStart(_, statusCode) {
+          status = statusCode
+        },
+        // A 202 has an empty body; a stray one is read and dropped so that it cannot hold the connection.
+        onResponseData(_, chunk) {
+          if (status !== 202) detail.push(chunk)
+        },
+        onResponseEnd() {
+          resume(status === 202 ? Effect.void : Effect.fail(unexpectedStatus(status, callType, detail.text())))
+        },
+        onResponseError(_, error) {
+          if (!interrupted) resume(Effect.fail(unreachable(callType, error)))
+        }
+      })
+      return Effect.sync(() => {
+        interrupted = true
+        controller?.abort(new Error("call interrupted"))
+      })
+    })
 
   const send = Effect.fn("AgentClient.send")(function*(call: Call) {
     const callType = callTypeName(call)
     yield* Effect.annotateCurrentSpan("mesos.call.type", callType)
-    const body = yield* encode(call, callType)
-    const response = yield* calls.execute(request(body)).pipe(Effect.mapError(unreachable(callType)))
-    if (response.status !== 202) return yield* unexpectedStatus(response, callType)
-    // A 202 has an empty body; read it anyway so that a stray one cannot hold the connection.
-    yield* Effect.ignore(response.arrayBuffer)
+    yield* post(yield* encode(call, callType), callType)
   })
 
   const subscribe = Effect.fn("AgentClient.subscribe")(function*(call: Call) {
@@ -86,9 +126,11 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
     return yield* Effect.gen(function*() {
       const response = yield* subscriptions.execute(request(body)).pipe(
         Scope.provide(requestScope),
-        Effect.mapError(unreachable(callType))
+        Effect.mapError((error) => unreachable(callType, error.reason.cause ?? error))
       )
-      if (response.status !== 200) return yield* unexpectedStatus(response, callType)
+      if (response.status !== 200) {
+        return yield* Effect.flatMap(readDetail(response), (detail) => Effect.fail(unexpectedStatus(response.status, callType, detail)))
+      }
       // The response's Content-Type says what the body is, whatever was asked for.
       const header = response.headers["content-type"]
       const contentType = header === undefined
@@ -106,13 +148,18 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
   return AgentClient.of({ subscribe, send })
 })
 
+/** An undici dispatcher for the agent's endpoint (TCP or Unix socket), destroyed with the scope. */
+const dispatcher = (agent: AgentEndpoint, options: Undici.Agent.Options) =>
+  NodeHttpClient.makeDispatcherOptions(
+    agent._tag === "UnixSocketEndpoint" ? { ...options, connect: { socketPath: agent.socketPath } } : options
+  )
+
 /** A client over the agent's endpoint, closed with the scope, that sends no trace headers. */
-const httpClient = (agent: AgentEndpoint, options: Undici.Agent.Options) =>
+const httpClient = (agent: AgentEndpoint) =>
   Effect.gen(function*() {
-    const dispatcher = yield* NodeHttpClient.makeDispatcherOptions(
-      agent._tag === "UnixSocketEndpoint" ? { ...options, connect: { socketPath: agent.socketPath } } : options
+    const client = yield* NodeHttpClient.makeUndici.pipe(
+      Effect.provideService(NodeHttpClient.Dispatcher, yield* dispatcher(agent, {}))
     )
-    const client = yield* NodeHttpClient.makeUndici.pipe(Effect.provideService(NodeHttpClient.Dispatcher, dispatcher))
     // The agent has no use for trace context; the client spans stay.
     return HttpClient.transform(client, (response) =>
       Effect.provideService(response, HttpClient.TracerPropagationEnabled, false))
@@ -130,13 +177,8 @@ export const layerConfig = (settings: ConnectionSettings): Layer.Layer<AgentClie
 
 const callTypeName = (call: Call): string => Call_Type[call.type] ?? String(call.type)
 
-const unreachable = (callType: string) => (error: HttpClientError.HttpClientError): AgentCallError =>
-  new AgentCallError({
-    reason: "Unreachable",
-    call: callType,
-    detail: describe(error.reason.cause ?? error),
-    cause: error.reason.cause
-  })
+const unreachable = (callType: string, cause: unknown): AgentCallError =>
+  new AgentCallError({ reason: "Unreachable", call: callType, detail: describe(cause), cause })
 
 const connectionLost = (error: HttpClientError.HttpClientError): AgentDisconnected =>
   new AgentDisconnected({
@@ -163,26 +205,34 @@ const maxDetailBytes = 1024
 
 const utf8 = new TextDecoder()
 
+/** Keeps the start of a response body, to say why a call failed. */
+class DetailReader {
+  private readonly chunks: Array<Uint8Array> = []
+  private received = 0
+
+  /** False once enough has been kept. */
+  push(chunk: Uint8Array): boolean {
+    if (this.received <= maxDetailBytes) this.chunks.push(chunk)
+    this.received += chunk.length
+    return this.received <= maxDetailBytes
+  }
+
+  text(): string {
+    const bytes = Buffer.concat(this.chunks, Math.min(this.received, maxDetailBytes))
+    const text = utf8.decode(bytes).trim()
+    if (text === "") return "empty response body"
+    return this.received > maxDetailBytes ? `${text}…` : text
+  }
+}
+
 /** The start of the response body as text; what was received if the connection breaks. */
 const readDetail = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
   Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let received = 0
+    const detail = new DetailReader()
     return response.stream.pipe(
-      Stream.runForEachWhile((chunk) =>
-        Effect.sync(() => {
-          chunks.push(chunk)
-          received += chunk.length
-          return received <= maxDetailBytes
-        })
-      ),
+      Stream.runForEachWhile((chunk) => Effect.sync(() => detail.push(chunk))),
       Effect.ignore,
-      Effect.map(() => {
-        const bytes = Buffer.concat(chunks, Math.min(received, maxDetailBytes))
-        const text = utf8.decode(bytes).trim()
-        if (text === "") return "empty response body"
-        return received > maxDetailBytes ? `${text}…` : text
-      })
+      Effect.map(() => detail.text())
     )
   })
 

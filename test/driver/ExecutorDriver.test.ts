@@ -29,6 +29,9 @@ const task = (id: string) => ({ name: id, taskId: { value: id }, agentId: { valu
 
 const { TaskState } = Mesos
 
+/** Lets every fiber run until nothing is left to do at the current time (each round wakes the next). */
+const settle = Effect.repeat(TestClock.adjust(0), { times: 4 })
+
 /** Starts a driver for `executor` in the test's scope; returns it and the fiber running it. */
 const start = <E, R>(
   executor: Executor.Executor<E, R>,
@@ -38,7 +41,7 @@ const start = <E, R>(
   Effect.gen(function*() {
     const driver = yield* ExecutorDriver.makeWithConfig(executor, config, options)
     const running = yield* Effect.forkChild(driver.run)
-    yield* TestClock.adjust(0)
+    yield* settle
     return { driver, running }
   })
 
@@ -186,8 +189,9 @@ describe("ExecutorDriver", () => {
         yield* agent.setFaults({ withholdAcks: true })
         const { driver } = yield* start(Executor.make({ launchTask: () => Effect.void }))
         yield* agent.launch(task("t1"))
-        yield* TestClock.adjust(0)
+        yield* settle
         const receipt = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_RUNNING })
+        yield* settle
         const sentAt = Effect.map(updateCalls, (calls) => calls.map((call) => call.at))
         assert.deepStrictEqual(yield* sentAt, [0])
         for (const step of [1, 2, 4, 8, 16, 32, 60, 60]) yield* TestClock.adjust(Duration.seconds(step))
@@ -222,7 +226,7 @@ describe("ExecutorDriver", () => {
         const log: Array<string> = []
         const { driver } = yield* start(recordingExecutor(log), settings({ checkpoint: true }))
         yield* agent.restart({ downFor: "1 second" })
-        yield* TestClock.adjust(0)
+        yield* settle
         const receipt = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_FINISHED })
         assert.isFalse(yield* Effect.map(Effect.exit(Effect.timeout(receipt.acknowledged, 0)), Exit.isSuccess))
         yield* TestClock.adjust("5 seconds")
@@ -338,12 +342,12 @@ describe("ExecutorDriver", () => {
           }),
           settings({ checkpoint: true })
         )
-        yield* TestClock.adjust(0)
+        yield* settle
         yield* agent.setFaults({ withholdAcks: true })
         yield* driver.sendStatusUpdate({ taskId: { value: "acked" }, state: TaskState.TASK_FINISHED })
         yield* driver.sendStatusUpdate({ taskId: { value: "pending" }, state: TaskState.TASK_RUNNING })
         yield* agent.dropStream()
-        yield* TestClock.adjust(0)
+        yield* settle
         const resubscribe = (yield* subscribes).at(-1)?.call?.subscribe
         assert.deepStrictEqual(resubscribe?.unacknowledgedTasks.map((listed) => listed.taskId?.value), ["pending"])
         assert.deepStrictEqual(
@@ -421,7 +425,7 @@ describe("ExecutorDriver", () => {
         const log: Array<string> = []
         const { running } = yield* start(recordingExecutor(log))
         yield* agent.dropStream()
-        yield* TestClock.adjust(0)
+        yield* settle
         const error = yield* Effect.flip(Fiber.join(running))
         assert.strictEqual((error as ExecutorDriverError.ExecutorDriverError).reason, "Disconnected")
         assert.deepStrictEqual(log, ["registered fake-agent-S0", "disconnected", "shutdown"])
@@ -469,7 +473,7 @@ describe("ExecutorDriver", () => {
             })
         })
         yield* agent.launch(task("t1"))
-        yield* TestClock.adjust(0)
+        yield* settle
         yield* agent.kill("t1", { gracePeriod: { nanoseconds: 1_500_000_000n } })
         yield* TestClock.adjust("1 millis")
         assert.deepStrictEqual(log.slice(1), ["kill t1 1500000000", "task interrupted"])
@@ -553,7 +557,7 @@ describe("ExecutorDriver", () => {
         })
         yield* agent.launch(task("t1"))
         yield* agent.launch(task("t2"))
-        yield* TestClock.adjust(0)
+        yield* settle
         yield* agent.shutdownExecutor()
         // Small steps: interruption, finalizers, sends and ACKs take many scheduler turns, which one big
         // TestClock jump would overtake (the real agent ACKs in milliseconds).
@@ -573,6 +577,7 @@ describe("ExecutorDriver", () => {
         yield* agent.setFaults({ withholdAcks: true })
         yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_FAILED })
         yield* agent.shutdownExecutor()
+        yield* settle
         yield* TestClock.adjust("4 seconds")
         assert.isUndefined(running.pollUnsafe())
         yield* TestClock.adjust("600 millis")
@@ -592,7 +597,7 @@ describe("ExecutorDriver", () => {
         )
         yield* agent.launch(task("t1"))
         yield* agent.frameworkMessage(new Uint8Array([1]))
-        yield* TestClock.adjust(0)
+        yield* settle
         const error: Boom | ExecutorDriverError.ExecutorDriverError = yield* Effect.flip(Fiber.join(running))
         assert.instanceOf(error, Boom)
         assert.strictEqual((error as Boom).task, "t1")
@@ -619,7 +624,7 @@ describe("ExecutorDriver", () => {
         const { driver, running } = yield* start(Executor.make({ launchTask: () => Effect.void }))
         yield* agent.launch(task("t1"))
         yield* agent.setFaults({ ackDelay: Duration.millis(300) })
-        yield* TestClock.adjust(0)
+        yield* settle
         const receipt = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_FINISHED })
         const stopping = yield* Effect.forkChild(driver.stop)
         yield* TestClock.adjust("100 millis")
@@ -652,7 +657,7 @@ describe("ExecutorDriver", () => {
           }).pipe(Effect.provide(ExecutorDriver.layer(recordingExecutor(log))), Effect.provide(ExecutorConfig.layerFrom(settings())))
         )
         yield* agent.launch(task("t1"))
-        yield* TestClock.adjust(0)
+        yield* settle
         assert.deepStrictEqual(log, ["registered fake-agent-S0", "launch t1"])
         yield* agent.shutdownExecutor()
         yield* TestClock.adjust("1 second")
@@ -674,7 +679,7 @@ describe("ExecutorDriver", () => {
         const before = yield* read
         const { driver } = yield* start(Executor.make({ launchTask: () => Effect.void }), settings({ checkpoint: true }))
         yield* agent.launch(task("t1"))
-        yield* TestClock.adjust(0)
+        yield* settle
         const receipt = yield* driver.sendStatusUpdate({ taskId: { value: "t1" }, state: TaskState.TASK_RUNNING })
         yield* receipt.acknowledged
         yield* agent.dropStream()
