@@ -75,7 +75,8 @@ export class RecordIOError extends Schema.TaggedError<RecordIOError>()("RecordIO
           `${maxHeaderDigits} digits`
       case "RecordTooLarge":
         return `RecordIO record declared at stream offset ${this.offset} is ${this.declaredLength} bytes, more than ` +
-          `maxRecordBytes (${this.maxRecordBytes}); raise maxRecordBytes if such records are expected`
+          `maxRecordBytes (${this.maxRecordBytes}): the stream is corrupt, or holds a record larger than this ` +
+          `decoder accepts`
       case "Truncated":
         return this.expected === undefined
           ? `RecordIO stream ended at offset ${this.offset} inside a record header (${this.received} digit(s), no LF)`

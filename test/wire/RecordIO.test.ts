@@ -306,8 +306,8 @@ describe("RecordIO", () => {
       assert.strictEqual(error.maxRecordBytes, 67108864)
       assert.strictEqual(
         error.message,
-        "RecordIO record declared at stream offset 8 is 67108865 bytes, more than maxRecordBytes (67108864); " +
-          "raise maxRecordBytes if such records are expected"
+        "RecordIO record declared at stream offset 8 is 67108865 bytes, more than maxRecordBytes (67108864): " +
+          "the stream is corrupt, or holds a record larger than this decoder accepts"
       )
     })
 

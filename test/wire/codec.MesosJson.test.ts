@@ -9,6 +9,7 @@ import {
   FileDescriptorProtoSchema
 } from "@bufbuild/protobuf/wkt"
 import { Result } from "effect"
+import * as fc from "fast-check"
 import {
   AgentInfoSchema,
   CommandInfoSchema,
@@ -192,6 +193,16 @@ describe("MesosJson: bytes", () => {
     const status = create(TaskStatusSchema, { uuid, data: new Uint8Array([0xfb, 0xff]) })
     expect(JSON.parse(stringifyOk(TaskStatusSchema, status)))
       .toMatchObject({ uuid: "G04oui+hQdKgDpo7fFVmAQ==", data: "+/8=" })
+  })
+
+  it("are written as Node's own standard base64, at every length, and read back", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (data) => {
+        const text = stringifyOk(TaskStatusSchema, create(TaskStatusSchema, { data }))
+        assert.strictEqual(JSON.parse(text).data, Buffer.from(data).toString("base64"))
+        assert.deepStrictEqual(parseOk(TaskStatusSchema, text).data, data)
+      })
+    )
   })
 
   it("are read with or without padding, skipping whitespace, up to the first '='", () => {
