@@ -223,7 +223,7 @@ export const makeWithConfig = <E, R>(
       })
     const send = (call: Call) => withCallTimeout(Call_Type[call.type] ?? "call", agent.send(call))
 
-    const ledger = new UpdateLedger<StatusUpdateFailed, UpdateDelivery.ScheduleStep>()
+    const ledger = new UpdateLedger<StatusUpdateFailed, UpdateDelivery.ScheduleState>()
     const ended = yield* Deferred.make<DriverEnd, E | ExecutorDriverError>()
     const queue = yield* Queue.bounded<DriverInput>(options.eventBufferSize ?? 4096)
     const subscribed = yield* Latch.make(false)

@@ -31,10 +31,19 @@ import type { PendingUpdate, UpdateLedger } from "./UpdateLedger.js"
 /** One update's retry schedule, stepped as it goes. */
 export type ScheduleStep = (now: number, input: unknown) => Pull.Pull<[unknown, Duration.Duration], never, unknown>
 
-export type Pending<Failure> = PendingUpdate<Failure, ScheduleStep>
+/**
+ * An update's schedule before it needs one of its own: its first delay came from a copy that was dropped.
+ * Most updates are acknowledged within that delay, and a schedule's state costs more than the rest of a
+ * pending update; the copy kept from the first resend on is stepped past that first delay.
+ */
+const firstDelayTaken = "FirstDelayTaken"
+
+export type ScheduleState = ScheduleStep | typeof firstDelayTaken
+
+export type Pending<Failure> = PendingUpdate<Failure, ScheduleState>
 
 export interface DeliveryOptions<Failure> {
-  readonly ledger: UpdateLedger<Failure, ScheduleStep>
+  readonly ledger: UpdateLedger<Failure, ScheduleState>
   /** Sends one UPDATE call carrying `status` (bounded by the call timeout). */
   readonly send: (status: TaskStatus) => Effect.Effect<void, AgentCallError>
   /** Open while subscribed: nothing is sent otherwise (the next SUBSCRIBE carries it). */
@@ -108,8 +117,20 @@ export const make = <Failure>(options: DeliveryOptions<Failure>): Effect.Effect<
      */
     const scheduleNext = (pending: Pending<Failure>, input: unknown): Effect.Effect<boolean> =>
       Effect.gen(function*() {
-        const step = pending.timer ?? (pending.timer = yield* Schedule.toStep(schedule))
         const now = yield* Clock.currentTimeMillis
+        let step: ScheduleStep
+        if (pending.timer === undefined || pending.timer === firstDelayTaken) {
+          step = yield* Schedule.toStep(schedule)
+          if (pending.timer === firstDelayTaken) {
+            const first = yield* Effect.exit(step(now, input))
+            if (first._tag === "Failure") return false
+            pending.timer = step
+          } else {
+            pending.timer = firstDelayTaken
+          }
+        } else {
+          step = pending.timer
+        }
         return yield* Pull.matchEffect(step(now, input), {
           onSuccess: ([, delay]) => {
             if (pending.phase === "Settled") return Effect.succeed(false)
