@@ -29,6 +29,7 @@ import {
   Tracker,
   waitUntil
 } from "./lib/harness.ts"
+import { bundleExecutor } from "./lib/bundle.ts"
 import * as Inspector from "./lib/inspector.ts"
 import * as MesosGo from "./lib/mesosgo.ts"
 import { cpuModel, cpuSample, rssMiB, threadDelta } from "./lib/proc.ts"
@@ -47,7 +48,7 @@ const partial = only !== undefined || listArg("peers") !== undefined || profile
 /** How much of everything; the issue's figures unless --quick. */
 const plan = quick
   ? { coldStarts: 3, throughputRounds: 1, warmupTasks: 20, tasks: 200, memoryTasks: 1000, commandTasks: 20, decodeEvents: 20_000 }
-  : { coldStarts: 20, throughputRounds: 3, warmupTasks: 100, tasks: 1000, memoryTasks: 10_000, commandTasks: 200, decodeEvents: 60_000 }
+  : { coldStarts: 20, throughputRounds: 3, warmupTasks: 2000, tasks: 1000, memoryTasks: 10_000, commandTasks: 200, decodeEvents: 60_000 }
 
 type Peer = "ours" | "floor" | "mesos-go"
 const peers: ReadonlyArray<Peer> = ["ours", "floor", "mesos-go"]
@@ -361,8 +362,18 @@ const main = Effect.gen(function*() {
   log(`effect-mesos-executor bench${quick ? " (quick)" : ""}: node ${process.version}, ${cpuModel()}`)
   const reasons: Record<Peer, Array<string>> = { ours: [], floor: [], "mesos-go": [] }
   const commands: Partial<Record<Peer, Command>> = {
-    ours: { file: node, args: [here("executors/ours.ts")] },
     floor: { file: node, args: [here("executors/floor.ts")] }
+  }
+  // Ours runs bundled, as deployed; `--ours=source` runs the TypeScript source instead. Either way the
+  // source's cold start is measured too, for the record.
+  const oursSource: Command = { file: node, args: [here("executors/ours.ts")] }
+  if (process.argv.includes("--ours=source")) {
+    commands.ours = oursSource
+  } else {
+    const bundled = join(workDir, "ours.mjs")
+    const { kib } = yield* Effect.promise(() => bundleExecutor(here("executors/ours.ts"), bundled))
+    log(`  ours: bundled with rolldown, ${kib} KiB`)
+    commands.ours = { file: node, args: [bundled] }
   }
   const chosen = listArg("peers")
   const toolchain: MesosGo.Prepared = chosen === undefined || chosen.includes("mesos-go")
@@ -382,6 +393,7 @@ const main = Effect.gen(function*() {
   }
 
   const coldStarts: Record<Peer, Array<number>> = { ours: [], floor: [], "mesos-go": [] }
+  const oursSourceColdStarts: Array<number> = []
   yield* phase(`cold start x ${plan.coldStarts}`, Effect.gen(function*() {
     for (let round = 0; round < (runs("cold") ? plan.coldStarts : 0); round++) {
       for (const peer of rotation(round, available)) {
@@ -389,6 +401,10 @@ const main = Effect.gen(function*() {
         const result = yield* attempt(coldStart(commands[peer]!, peer))
         if (result instanceof BenchFailure) fail(peer, "cold start", result)
         else coldStarts[peer].push(result)
+      }
+      if (available.includes("ours") && commands.ours !== oursSource) {
+        const result = yield* attempt(coldStart(oursSource, "ours"))
+        if (!(result instanceof BenchFailure)) oursSourceColdStarts.push(result)
       }
     }
   }))
@@ -564,6 +580,7 @@ const main = Effect.gen(function*() {
       agentCpuPercentByExecutor: agentCpuByExecutor,
       agentCpuMicrosPerUpdateByExecutor: agentMicrosByExecutor,
       coldStartMs: Object.fromEntries(available.map((peer) => [peer, summary(coldStarts[peer])])),
+      oursSourceColdStartMs: oursSourceColdStarts.length === 0 ? null : summary(oursSourceColdStarts),
       throughputRuns: Object.fromEntries(available.map((peer) => [peer, throughputRuns[peer].map(roundAll)])),
       memory: Object.fromEntries(available.map((peer) => [peer, memoryRuns[peer] === undefined ? null : roundAll(memoryRuns[peer])])),
       phaseSeconds,
@@ -624,6 +641,7 @@ type Results = {
     readonly totalSeconds: number
     readonly agentCpuPercentByExecutor: Record<string, number | null>
     readonly agentCpuMicrosPerUpdateByExecutor: Record<string, number | null>
+    readonly oursSourceColdStartMs: { readonly median: number } | null
   }
 }
 
@@ -652,6 +670,7 @@ export const formatTable = (results: Results): string => {
   lines.push("")
   lines.push(`decode (LAUNCH events/s)        ours ${cell(results.decode.oursEventsPerSecond)}, raw fromBinary ${cell(results.decode.rawEventsPerSecond)} (${results.decode.ratio}x)`)
   lines.push(`command executor                ${cell(results.commandExecutor.tasksPerSecond)} tasks/s (${plan.commandTasks} tasks of true)`)
+  lines.push(`ours from source, not bundled   cold start ${cell(results.details.oursSourceColdStartMs?.median)} ms (median)`)
   lines.push("")
   lines.push("targets (ours)")
   for (const target of results.targets) {

@@ -5,13 +5,17 @@
  * Like the Mesos C++ library it keeps two connections: the subscription on its own, and every other
  * call on one keep-alive connection. Calls queue on that one connection in the order they are sent, as
  * they do on the library's single pipelined one, so updates for a task reach the agent in order.
+ *
+ * It is built on `node:http` directly. Calls are the hot path (one per status update): a general HTTP
+ * client's request and response objects, header maps, spans and abort signals cost more than the call
+ * itself, and `node:http` is already loaded with Node, where an HTTP client library adds its own start-up
+ * time to every executor's (measured in bench/README.md). Nothing here follows a redirect.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type * as Undici from "@effect/platform-node/Undici"
-import { Array as Arr, Effect, Exit, Layer, Option, Pull, Redacted, Result, Scope, Stream } from "effect"
-import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Http from "node:http"
+import { Array as Arr, Effect, Layer, Option, Pull, Redacted, Result, Scope, Stream } from "effect"
 import { type Call, Call_Type } from "../gen/mesos/v1/executor/executor_pb.js"
-import { type AgentEndpoint, ExecutorConfig, type ExecutorSettings } from "../config/ExecutorConfig.js"
+import { ExecutorConfig, type ExecutorSettings } from "../config/ExecutorConfig.js"
 import * as AgentEvent from "../wire/AgentEvent.js"
 import * as ContentType from "../wire/ContentType.js"
 import * as RecordIO from "../wire/RecordIO.js"
@@ -22,29 +26,35 @@ import { AgentCallError, AgentClient, AgentDisconnected } from "./AgentClient.js
 type ConnectionSettings = Pick<ExecutorSettings, "agent" | "contentType" | "authenticationToken">
 
 /**
- * Builds a client whose connections are closed when the scope closes.
- *
- * It runs on undici (Node ≥ 22), which Effect drives with no body timeout: fetch would cut the
- * subscription after 300 s without a byte, and the agent may stay silent for 30 minutes between
- * heartbeats. Against node:http (measured on loopback), undici was as fast one UPDATE at a time
- * (7-9k/s) and faster with 64 in flight (9-18k/s against 5-6k/s). It also drops an idle keep-alive
- * connection after 4 s, where a node:http agent holds it until the peer closes it, so the heartbeat
- * that follows half an hour of silence opens a fresh connection instead of writing into one that a
- * firewall may have forgotten.
+ * How long the calls' connection may stay idle before it is closed. The agent may be silent for half an
+ * hour between heartbeats; a connection a firewall may have forgotten by then is not reused.
  */
+const idleConnectionMillis = 4000
+
+/** Builds a client whose connections are closed when the scope closes. */
 export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
-  const calls = yield* dispatcher(settings.agent, { connections: 1 })
-  // Not limited: a new SUBSCRIBE must not wait for the end of the stream it replaces.
-  const subscriptions = HttpClient.withScope(yield* httpClient(settings.agent))
   const codec = WireCodec.forContentType(settings.contentType)
   const token = Option.getOrUndefined(settings.authenticationToken)
   const redact = (detail: string) => token === undefined ? detail : detail.replaceAll(Redacted.value(token), "<redacted>")
 
+  const url = new URL(settings.agent.url)
+  const target: Http.RequestOptions = settings.agent._tag === "UnixSocketEndpoint"
+    ? { socketPath: settings.agent.socketPath, host: url.hostname }
+    : { host: url.hostname, port: url.port === "" ? 80 : Number(url.port) }
   // The agent reads Accept only on SUBSCRIBE; the C++ library sends it on every call, as here.
-  const accepting = HttpClientRequest.post(settings.agent.url).pipe(HttpClientRequest.accept(settings.contentType))
-  const baseRequest = token === undefined ? accepting : HttpClientRequest.bearerToken(accepting, token)
+  const headers: Record<string, string> = { "content-type": settings.contentType, accept: settings.contentType }
+  if (token !== undefined) headers["authorization"] = `Bearer ${Redacted.value(token)}`
+  const path = url.pathname + url.search
 
-  const request = (body: Uint8Array) => HttpClientRequest.bodyUint8Array(baseRequest, body, settings.contentType)
+  const callConnection = new Http.Agent({ keepAlive: true, maxSockets: 1, timeout: idleConnectionMillis })
+  // Not pooled: a new SUBSCRIBE must not wait for the end of the stream it replaces.
+  const subscriptionConnections = new Http.Agent({ keepAlive: false })
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      callConnection.destroy()
+      subscriptionConnections.destroy()
+    })
+  )
 
   const encode = (call: Call, callType: string) =>
     Result.match(codec.encodeCall(call), {
@@ -63,107 +73,92 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
       detail: redact(detail)
     })
 
-  const url = new URL(settings.agent.url)
-  const callHeaders: Array<string> = ["content-type", settings.contentType, "accept", settings.contentType]
-  if (token !== undefined) callHeaders.push("authorization", `Bearer ${Redacted.value(token)}`)
+  /** Starts a POST; `onResponse` gets the response, `onError` a failure to get one. Returns the request. */
+  const post = (
+    agent: Http.Agent,
+    body: Uint8Array,
+    onResponse: (response: Http.IncomingMessage) => void,
+    onError: (error: Error) => void
+  ): Http.ClientRequest => {
+    const request = Http.request({
+      ...target,
+      agent,
+      method: "POST",
+      path,
+      headers: { ...headers, "content-length": body.length }
+    }, onResponse)
+    request.on("error", onError)
+    request.end(body)
+    return request
+  }
 
-  /**
-   * One call, straight through undici's dispatcher: calls are the hot path (one per status update), and
-   * the general HTTP client's request and response objects, body streams and abort signals cost more
-   * than the call itself. Only the status and the start of an unexpected body matter.
-   */
-  const post = (body: Uint8Array, callType: string) =>
+  /** One call: done on 202; anything else is an `AgentCallError` with the start of the body. */
+  const call = (body: Uint8Array, callType: string) =>
     Effect.callback<void, AgentCallError>((resume) => {
-      let controller: Undici.Dispatcher.DispatchController | undefined
-      let interrupted = false
-      let status = 0
-      const detail = new DetailReader()
-      calls.dispatch({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: "POST",
-        headers: callHeaders,
-        body
-      }, {
-        onRequestStart(started) {
-          controller = started
-          if (interrupted) started.abort(new Error("call interrupted"))
-        },
-        onResponseStart(_, statusCode) {
-          status = statusCode
-        },
+      let settled = false
+      const settle = (outcome: Effect.Effect<void, AgentCallError>) => {
+        if (settled) return
+        settled = true
+        resume(outcome)
+      }
+      const request = post(callConnection, body, (response) => {
+        const status = response.statusCode ?? 0
         // A 202 has an empty body; a stray one is read and dropped so that it cannot hold the connection.
-        onResponseData(_, chunk) {
-          if (status !== 202) detail.push(chunk)
-        },
-        onResponseEnd() {
-          resume(status === 202 ? Effect.void : Effect.fail(unexpectedStatus(status, callType, detail.text())))
-        },
-        onResponseError(_, error) {
-          if (!interrupted) resume(Effect.fail(unreachable(callType, error)))
-        }
-      })
+        const detail = status === 202 ? undefined : new DetailReader()
+        response.on("data", (chunk: Buffer) => detail?.push(chunk))
+        // Also when the connection breaks mid-body: the status is what the agent decided.
+        response.on("close", () =>
+          settle(detail === undefined ? Effect.void : Effect.fail(unexpectedStatus(status, callType, detail.text()))))
+      }, (error) => settle(Effect.fail(unreachable(callType, error))))
       return Effect.sync(() => {
-        interrupted = true
-        controller?.abort(new Error("call interrupted"))
+        settled = true
+        request.destroy()
       })
     })
 
-  const send = Effect.fn("AgentClient.send")(function*(call: Call) {
-    const callType = callTypeName(call)
+  const send = Effect.fn("AgentClient.send")(function*(message: Call) {
+    const callType = callTypeName(message)
     yield* Effect.annotateCurrentSpan("mesos.call.type", callType)
-    yield* post(yield* encode(call, callType), callType)
+    yield* call(yield* encode(message, callType), callType)
   })
 
-  const subscribe = Effect.fn("AgentClient.subscribe")(function*(call: Call) {
-    const callType = callTypeName(call)
+  const subscribe = Effect.fn("AgentClient.subscribe")(function*(message: Call) {
+    const callType = callTypeName(message)
     yield* Effect.annotateCurrentSpan("mesos.call.type", callType)
-    const body = yield* encode(call, callType)
-    // The request lives in a scope of its own, so that it ends with the event stream as well as with the
-    // caller's scope.
-    const requestScope = yield* Scope.fork(yield* Scope.Scope)
-    const close = Scope.close(requestScope, Exit.void)
-    return yield* Effect.gen(function*() {
-      const response = yield* subscriptions.execute(request(body)).pipe(
-        Scope.provide(requestScope),
-        Effect.mapError((error) => unreachable(callType, error.reason.cause ?? error))
-      )
-      if (response.status !== 200) {
-        return yield* Effect.flatMap(readDetail(response), (detail) => Effect.fail(unexpectedStatus(response.status, callType, detail)))
-      }
-      // The response's Content-Type says what the body is, whatever was asked for.
-      const header = response.headers["content-type"]
-      const contentType = header === undefined
-        ? settings.contentType
-        : Option.getOrElse(ContentType.parse(header), () => settings.contentType)
-      // The body can be read once, and so the stream run once.
-      return response.stream.pipe(
-        Stream.mapError(connectionLost),
-        decodeEvents(WireCodec.forContentType(contentType)),
-        Stream.ensuring(close)
-      )
-    }).pipe(Effect.onError(() => close))
+    const body = yield* encode(message, callType)
+    const scope = yield* Scope.Scope
+    const response = yield* Effect.callback<Http.IncomingMessage, AgentCallError>((resume) => {
+      let settled = false
+      const request = post(subscriptionConnections, body, (response) => {
+        settled = true
+        resume(Effect.succeed(response))
+      }, (error) => {
+        // After the response, a broken connection reaches the event stream as the response's error.
+        if (settled) return
+        settled = true
+        resume(Effect.fail(unreachable(callType, error)))
+      })
+      return Effect.sync(() => request.destroy())
+    })
+    // The connection ends with the event stream as well as with the caller's scope.
+    const close = Effect.sync(() => response.destroy())
+    yield* Scope.addFinalizer(scope, close)
+    if (response.statusCode !== 200) {
+      const detail = yield* readDetail(response)
+      return yield* Effect.fail(unexpectedStatus(response.statusCode ?? 0, callType, detail))
+    }
+    // The response's Content-Type says what the body is, whatever was asked for.
+    const header = response.headers["content-type"]
+    const contentType = header === undefined
+      ? settings.contentType
+      : Option.getOrElse(ContentType.parse(header), () => settings.contentType)
+    // The body can be read once, and so the stream run once.
+    return NodeStream.fromReadable<Uint8Array, AgentDisconnected>({ evaluate: () => response, onError: connectionLost })
+      .pipe(decodeEvents(WireCodec.forContentType(contentType)), Stream.ensuring(close))
   })
 
   return AgentClient.of({ subscribe, send })
 })
-
-/** An undici dispatcher for the agent's endpoint (TCP or Unix socket), destroyed with the scope. */
-const dispatcher = (agent: AgentEndpoint, options: Undici.Agent.Options) =>
-  NodeHttpClient.makeDispatcherOptions(
-    agent._tag === "UnixSocketEndpoint" ? { ...options, connect: { socketPath: agent.socketPath } } : options
-  )
-
-/** A client over the agent's endpoint, closed with the scope, that sends no trace headers. */
-const httpClient = (agent: AgentEndpoint) =>
-  Effect.gen(function*() {
-    const client = yield* NodeHttpClient.makeUndici.pipe(
-      Effect.provideService(NodeHttpClient.Dispatcher, yield* dispatcher(agent, {}))
-    )
-    // The agent has no use for trace context; the client spans stay.
-    return HttpClient.transform(client, (response) =>
-      Effect.provideService(response, HttpClient.TracerPropagationEnabled, false))
-  })
 
 /** The client for the agent named by the `ExecutorConfig` service. */
 export const layer: Layer.Layer<AgentClient, never, ExecutorConfig> = Layer.effect(
@@ -180,12 +175,8 @@ const callTypeName = (call: Call): string => Call_Type[call.type] ?? String(call
 const unreachable = (callType: string, cause: unknown): AgentCallError =>
   new AgentCallError({ reason: "Unreachable", call: callType, detail: describe(cause), cause })
 
-const connectionLost = (error: HttpClientError.HttpClientError): AgentDisconnected =>
-  new AgentDisconnected({
-    reason: "ConnectionLost",
-    detail: `the connection broke: ${describe(error.reason.cause ?? error)}`,
-    cause: error.reason.cause
-  })
+const connectionLost = (cause: unknown): AgentDisconnected =>
+  new AgentDisconnected({ reason: "ConnectionLost", detail: `the connection broke: ${describe(cause)}`, cause })
 
 const undecodable = (error: RecordIO.RecordIOError | WireCodec.WireDecodeError): AgentDisconnected =>
   new AgentDisconnected({ reason: "Undecodable", detail: error.message, cause: error })
@@ -226,14 +217,21 @@ class DetailReader {
 }
 
 /** The start of the response body as text; what was received if the connection breaks. */
-const readDetail = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
-  Effect.suspend(() => {
+const readDetail = (response: Http.IncomingMessage): Effect.Effect<string> =>
+  Effect.callback<string>((resume) => {
     const detail = new DetailReader()
-    return response.stream.pipe(
-      Stream.runForEachWhile((chunk) => Effect.sync(() => detail.push(chunk))),
-      Effect.ignore,
-      Effect.map(() => detail.text())
-    )
+    let finished = false
+    const done = () => {
+      if (finished) return
+      finished = true
+      response.destroy()
+      resume(Effect.succeed(detail.text()))
+    }
+    response.on("data", (chunk: Buffer) => {
+      if (!detail.push(chunk)) done()
+    })
+    response.on("close", done)
+    response.on("error", done)
   })
 
 /**

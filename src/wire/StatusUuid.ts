@@ -3,9 +3,19 @@
  * and echoes in ACKNOWLEDGED (SPEC §3.3, §4.2).
  */
 
-/** 16 random bytes with the RFC 4122 version 4 and variant bits. */
+// Random bytes are drawn 4 KiB at a time: one call into the system's generator per 256 uuids instead of
+// one per status update.
+const pool = new Uint8Array(4096)
+let poolOffset = pool.length
+
+/** 16 random bytes with the RFC 4122 version 4 and variant bits, in a buffer of their own. */
 export const random = (): Uint8Array => {
-  const uuid = crypto.getRandomValues(new Uint8Array(16))
+  if (poolOffset === pool.length) {
+    crypto.getRandomValues(pool)
+    poolOffset = 0
+  }
+  const uuid = pool.slice(poolOffset, poolOffset + 16)
+  poolOffset += 16
   uuid[6] = (uuid[6]! & 0x0f) | 0x40
   uuid[8] = (uuid[8]! & 0x3f) | 0x80
   return uuid
