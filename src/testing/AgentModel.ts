@@ -972,6 +972,84 @@ const isPartitionAware = (state: AgentState, frameworkId: string): boolean =>
   )
 
 // ---------------------------------------------------------------------------------------------
+// Tasks by id
+
+/** Whether the executor has the task, delivered or queued. */
+const hasTask = (executor: ExecutorState, taskId: string): boolean =>
+  taskPosition(executor.tasks, taskId) !== undefined || queuedWork(executor, taskId) !== undefined
+
+/** The queued work that holds the task; queues are short, and empty once the executor subscribed. */
+const queuedWork = (executor: ExecutorState, taskId: string): QueuedWork | undefined =>
+  executor.queued.find((work) => workTasks(work).some((task) => task.taskId!.value === taskId))
+
+/**
+ * Where each task id first appears in an executor's task list, so that an update finds its task
+ * without a scan. Each version of a list is the one before with records added at the end or one
+ * replaced by a record of the same task, so the versions of one executor's list share one index:
+ * a position past a version's end belongs to a later version.
+ */
+interface TaskIndex {
+  readonly positions: Map<string, number>
+  /** The length of the latest version: only that one may grow the index. */
+  length: number
+}
+
+const taskIndexes = new WeakMap<ReadonlyArray<TaskRecord>, TaskIndex>()
+
+const taskIndex = (tasks: ReadonlyArray<TaskRecord>): TaskIndex => {
+  let index = taskIndexes.get(tasks)
+  if (index === undefined) {
+    index = indexed(tasks)
+    taskIndexes.set(tasks, index)
+  }
+  return index
+}
+
+const indexed = (tasks: ReadonlyArray<TaskRecord>): TaskIndex => {
+  const positions = new Map<string, number>()
+  tasks.forEach((record, position) => {
+    const taskId = record.task.taskId!.value
+    if (!positions.has(taskId)) positions.set(taskId, position)
+  })
+  return { positions, length: tasks.length }
+}
+
+const taskPosition = (tasks: ReadonlyArray<TaskRecord>, taskId: string): number | undefined => {
+  const position = taskIndex(tasks).positions.get(taskId)
+  return position !== undefined && position < tasks.length ? position : undefined
+}
+
+/** A new version of `tasks` with `added` at the end. */
+const withTasksAdded = (
+  tasks: ReadonlyArray<TaskRecord>,
+  added: ReadonlyArray<TaskRecord>
+): ReadonlyArray<TaskRecord> => {
+  const next = tasks.concat(added)
+  const shared = taskIndex(tasks)
+  // An older version growing again starts an index of its own.
+  const index = shared.length === tasks.length ? shared : indexed(tasks)
+  for (let position = tasks.length; position < next.length; position++) {
+    const taskId = next[position]!.task.taskId!.value
+    if (!index.positions.has(taskId)) index.positions.set(taskId, position)
+  }
+  index.length = next.length
+  taskIndexes.set(next, index)
+  return next
+}
+
+/** A new version of `tasks` with the record at `position` replaced by a record of the same task. */
+const withTaskReplaced = (
+  tasks: ReadonlyArray<TaskRecord>,
+  position: number,
+  record: TaskRecord
+): ReadonlyArray<TaskRecord> => {
+  const next = tasks.slice()
+  next[position] = record
+  taskIndexes.set(next, taskIndex(tasks))
+  return next
+}
+
+// ---------------------------------------------------------------------------------------------
 // Requests (`Http::executor` in src/slave/http.cpp)
 
 /** A stream the agent opened; the caller wraps it as a `Subscription`. */
@@ -1233,9 +1311,7 @@ const statusUpdate = (
   const status = clone(TaskStatusSchema, received)
   const taskId = status.taskId!.value
   const owner = tx.state.executors.find((executor) =>
-    executor.frameworkId === frameworkId && executor.status !== "Terminated" &&
-    (executor.tasks.some((task) => task.task.taskId!.value === taskId) ||
-      executor.queued.some((work) => workTasks(work).some((task) => task.taskId!.value === taskId)))
+    executor.frameworkId === frameworkId && executor.status !== "Terminated" && hasTask(executor, taskId)
   )
   const record = (outcome: UpdateOutcome): void =>
     tx.append("updates", { at: tx.now, origin, frameworkId, executorId: owner?.executorId, taskId, status, outcome })
@@ -1259,7 +1335,7 @@ const statusUpdate = (
     : undefined
 
   // `Executor::updateTaskState`, then the update manager's de-duplication.
-  const queued = owner.queued.find((work) => workTasks(work).some((task) => task.taskId!.value === taskId))
+  const queued = queuedWork(owner, taskId)
   if (queued !== undefined) {
     if (!isTerminal(status.state)) {
       record("Inconsistent")
@@ -1273,18 +1349,19 @@ const statusUpdate = (
           ? [{ _tag: "TaskGroup" as const, group: create(TaskGroupInfoSchema, { tasks: remaining }) }]
           : []
       ),
-      tasks: [...owner.tasks, {
+      tasks: withTasksAdded(owner.tasks, [{
         task,
         group: queued._tag === "TaskGroup" ? queued.group : undefined,
         state: status.state,
         uuids: [StatusUuid.toHex(status.uuid)],
         reportedByExecutor: origin === "Executor"
-      }]
+      }])
     })
     record("Forwarded")
     return ack
   }
-  const task = owner.tasks.find((candidate) => candidate.task.taskId!.value === taskId)!
+  const position = taskPosition(owner.tasks, taskId)!
+  const task = owner.tasks[position]!
   if (isTerminal(task.state)) {
     record("Inconsistent")
     return ack
@@ -1295,14 +1372,12 @@ const statusUpdate = (
     return ack
   }
   tx.updateExecutor(owner, {
-    tasks: owner.tasks.map((candidate) =>
-      candidate !== task ? candidate : {
-        ...task,
-        state: status.state,
-        uuids: [...task.uuids, key],
-        reportedByExecutor: task.reportedByExecutor || origin === "Executor"
-      }
-    )
+    tasks: withTaskReplaced(owner.tasks, position, {
+      ...task,
+      state: status.state,
+      uuids: [...task.uuids, key],
+      reportedByExecutor: task.reportedByExecutor || origin === "Executor"
+    })
   })
   record("Forwarded")
   return ack
@@ -1403,7 +1478,7 @@ const deliver = (tx: Transaction, executor: ExecutorState, work: QueuedWork): vo
     uuids: [],
     reportedByExecutor: false
   }))
-  const updated = tx.updateExecutor(executor, { tasks: [...executor.tasks, ...delivered] })
+  const updated = tx.updateExecutor(executor, { tasks: withTasksAdded(executor.tasks, delivered) })
   tx.write(
     executor.subscription!,
     updated,
@@ -1414,17 +1489,14 @@ const deliver = (tx: Transaction, executor: ExecutorState, work: QueuedWork): vo
 }
 
 const kill = (tx: Transaction, taskId: string, killPolicy: KillPolicy | undefined): void | AgentModelError => {
-  const owns = (executor: ExecutorState) =>
-    executor.tasks.some((task) => task.task.taskId!.value === taskId) ||
-    executor.queued.some((work) => workTasks(work).some((task) => task.taskId!.value === taskId))
-  const executor = liveExecutors(tx.state).find(owns)
+  const executor = liveExecutors(tx.state).find((candidate) => hasTask(candidate, taskId))
   if (executor === undefined) return new AgentModelError({ message: `no live executor has task ${taskId}` })
   // The agent ignores kills while recovering and for terminating frameworks or executors.
   if (tx.state.phase !== "Running") return
   if (findFramework(tx.state, executor.frameworkId)?.status !== "Active") return
   if (executor.status === "Terminating") return
 
-  const queued = executor.queued.find((work) => workTasks(work).some((task) => task.taskId!.value === taskId))
+  const queued = queuedWork(executor, taskId)
   if (executor.status === "Registering" || queued !== undefined) {
     const message = queued?._tag === "TaskGroup" && executor.status === "Registering"
       ? "A task within the task group was killed before delivery to the executor"
