@@ -39,12 +39,12 @@ describe("limits", () => {
       const small = yield* Scenarios.flood({ events, eventBytes: 1024, eventBufferSize: 64 })
       const large = yield* Scenarios.flood({ events, eventBytes: 1024, eventBufferSize: 2048 })
       for (const flood of [small, large]) {
-        assert.isBelow(flood.writtenWhileBlocked, events, "the agent could not write everything")
         assert.strictEqual(flood.delivered, events)
         assert.strictEqual(flood.outOfOrder, 0)
       }
-      // The rest waits in the kernel's socket buffers (their size varies from run to run). What the process
-      // holds follows eventBufferSize: about 1 KiB per event read ahead, in array buffers.
+      // What else the agent wrote waits in the kernel's socket buffers, which Linux grows to tens of MiB on
+      // loopback (reliability/limits.ts floods past them). What the process holds follows eventBufferSize:
+      // about 1 KiB per event read ahead, in array buffers.
       assert.isBelow(small.heldArrayBuffers, 1.5 * MiB)
       const perExtraEvent = (large.heldArrayBuffers - small.heldArrayBuffers) / (2048 - 64)
       assert.isAbove(perExtraEvent, 512)
