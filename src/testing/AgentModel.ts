@@ -1308,24 +1308,20 @@ const statusUpdate = (
   received: TaskStatus,
   origin: "Executor" | "Agent"
 ): Ack | undefined => {
-  const status = clone(TaskStatusSchema, received)
-  const taskId = status.taskId!.value
+  const taskId = received.taskId!.value
   const owner = tx.state.executors.find((executor) =>
     executor.frameworkId === frameworkId && executor.status !== "Terminated" && hasTask(executor, taskId)
   )
+  const dropped = (outcome: UpdateOutcome): undefined => {
+    tx.append("updates", { at: tx.now, origin, frameworkId, executorId: owner?.executorId, taskId, status: received, outcome })
+    return undefined
+  }
+  if (findFramework(tx.state, frameworkId)?.status === "Terminating") return dropped("FrameworkTerminating")
+  if (received.agentId !== undefined && received.agentId.value !== tx.config.agentId) return dropped("AgentIdMismatch")
+
+  const status = forwarded(received, tx.config.agentId, origin)
   const record = (outcome: UpdateOutcome): void =>
     tx.append("updates", { at: tx.now, origin, frameworkId, executorId: owner?.executorId, taskId, status, outcome })
-
-  if (findFramework(tx.state, frameworkId)?.status === "Terminating") {
-    record("FrameworkTerminating")
-    return undefined
-  }
-  if (status.agentId !== undefined && status.agentId.value !== tx.config.agentId) {
-    record("AgentIdMismatch")
-    return undefined
-  }
-  status.agentId = create(AgentIDSchema, { value: tx.config.agentId })
-  status.source = origin === "Executor" ? TaskStatus_Source.EXECUTOR : TaskStatus_Source.AGENT
   if (owner === undefined) {
     record("UnknownTask")
     return undefined
@@ -1381,6 +1377,21 @@ const statusUpdate = (
   })
   record("Forwarded")
   return ack
+}
+
+/**
+ * The update as the agent forwards it, `agent_id` filled in and `source` set, leaving the call it came
+ * in as it was received: a shallow copy, as the model never changes a message it keeps.
+ */
+const forwarded = (received: TaskStatus, agentId: string, origin: "Executor" | "Agent"): TaskStatus => {
+  const { $typeName: _, $unknown, ...fields } = received
+  const status = create(TaskStatusSchema, {
+    ...fields,
+    agentId: { value: agentId },
+    source: origin === "Executor" ? TaskStatus_Source.EXECUTOR : TaskStatus_Source.AGENT
+  })
+  if ($unknown !== undefined) status.$unknown = $unknown
+  return status
 }
 
 /** Writes ACKNOWLEDGED on the owning executor's stream as it is when the ACK goes out. */
