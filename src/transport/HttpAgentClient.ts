@@ -2,14 +2,13 @@
  * The HTTP implementation of `AgentClient`: calls are POSTed to the agent's executor API over TCP or its
  * Unix domain socket, and the SUBSCRIBE response body is read as RecordIO-framed events.
  *
- * Like the Mesos C++ library it keeps two connections: the subscription on its own, and every other
- * call on one keep-alive connection. Calls queue on that one connection in the order they are sent, as
- * they do on the library's single pipelined one, so updates for a task reach the agent in order.
+ * Like the Mesos C++ library it keeps two connections: the subscription on its own, and every other call
+ * on one keep-alive connection, pipelined (`PipelinedConnection`): calls reach the agent in the order they
+ * are made, so updates for a task do too, and a call does not wait for the answers to those before it.
  *
- * It is built on `node:http` directly. Calls are the hot path (one per status update): a general HTTP
- * client's request and response objects, header maps, spans and abort signals cost more than the call
- * itself, and `node:http` is already loaded with Node, where an HTTP client library adds its own start-up
- * time to every executor's (measured in bench/README.md). Nothing here follows a redirect.
+ * Both are plain Node sockets (`node:net`, `node:http`), loaded with Node itself: an HTTP client library
+ * would add its own start-up time to every executor's, and its request objects, header maps and abort
+ * signals cost more than a call (measured in bench/README.md). Nothing here follows a redirect.
  */
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Http from "node:http"
@@ -21,6 +20,7 @@ import * as ContentType from "../wire/ContentType.js"
 import * as RecordIO from "../wire/RecordIO.js"
 import * as WireCodec from "../wire/WireCodec.js"
 import { AgentCallError, AgentClient, AgentDisconnected } from "./AgentClient.js"
+import { ConnectionFailed, PipelinedConnection } from "./PipelinedConnection.js"
 
 /** What the client needs to know: where the agent is, the encoding, and the token, if any. */
 type ConnectionSettings = Pick<ExecutorSettings, "agent" | "contentType" | "authenticationToken">
@@ -38,20 +38,29 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
   const redact = (detail: string) => token === undefined ? detail : detail.replaceAll(Redacted.value(token), "<redacted>")
 
   const url = new URL(settings.agent.url)
-  const target: Http.RequestOptions = settings.agent._tag === "UnixSocketEndpoint"
-    ? { socketPath: settings.agent.socketPath, host: url.hostname }
-    : { host: url.hostname, port: url.port === "" ? 80 : Number(url.port) }
+  const port = url.port === "" ? 80 : Number(url.port)
+  const path = url.pathname + url.search
   // The agent reads Accept only on SUBSCRIBE; the C++ library sends it on every call, as here.
   const headers: Record<string, string> = { "content-type": settings.contentType, accept: settings.contentType }
   if (token !== undefined) headers["authorization"] = `Bearer ${Redacted.value(token)}`
-  const path = url.pathname + url.search
 
-  const callConnection = new Http.Agent({ keepAlive: true, maxSockets: 1, timeout: idleConnectionMillis })
+  const calls = new PipelinedConnection({
+    endpoint: settings.agent._tag === "UnixSocketEndpoint"
+      ? { _tag: "UnixSocket", path: settings.agent.socketPath }
+      : { _tag: "Tcp", host: url.hostname, port },
+    method: "POST",
+    path,
+    headers: [["Host", url.host], ...Object.entries(headers)],
+    idleMillis: idleConnectionMillis
+  })
   // Not pooled: a new SUBSCRIBE must not wait for the end of the stream it replaces.
   const subscriptionConnections = new Http.Agent({ keepAlive: false })
+  const subscriptionTarget: Http.RequestOptions = settings.agent._tag === "UnixSocketEndpoint"
+    ? { socketPath: settings.agent.socketPath, host: url.hostname }
+    : { host: url.hostname, port }
   yield* Effect.addFinalizer(() =>
     Effect.sync(() => {
-      callConnection.destroy()
+      calls.close()
       subscriptionConnections.destroy()
     })
   )
@@ -73,71 +82,50 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
       detail: redact(detail)
     })
 
-  /** Starts a POST; `onResponse` gets the response, `onError` a failure to get one. Returns the request. */
-  const post = (
-    agent: Http.Agent,
-    body: Uint8Array,
-    onResponse: (response: Http.IncomingMessage) => void,
-    onError: (error: Error) => void
-  ): Http.ClientRequest => {
-    const request = Http.request({
-      ...target,
-      agent,
-      method: "POST",
-      path,
-      headers: { ...headers, "content-length": body.length }
-    }, onResponse)
-    request.on("error", onError)
-    request.end(body)
-    return request
-  }
-
   /** One call: done on 202; anything else is an `AgentCallError` with the start of the body. */
   const call = (body: Uint8Array, callType: string) =>
     Effect.callback<void, AgentCallError>((resume) => {
-      let settled = false
-      const settle = (outcome: Effect.Effect<void, AgentCallError>) => {
-        if (settled) return
-        settled = true
-        resume(outcome)
-      }
-      const request = post(callConnection, body, (response) => {
-        const status = response.statusCode ?? 0
-        // A 202 has an empty body; a stray one is read and dropped so that it cannot hold the connection.
-        const detail = status === 202 ? undefined : new DetailReader()
-        response.on("data", (chunk: Buffer) => detail?.push(chunk))
-        // Also when the connection breaks mid-body: the status is what the agent decided.
-        response.on("close", () =>
-          settle(detail === undefined ? Effect.void : Effect.fail(unexpectedStatus(status, callType, detail.text()))))
-      }, (error) => settle(Effect.fail(unreachable(callType, error))))
-      return Effect.sync(() => {
-        settled = true
-        request.destroy()
+      const abandon = calls.request(body, (answer) => {
+        if (answer instanceof ConnectionFailed) resume(Effect.fail(unreachable(callType, answer)))
+        else if (answer.status === 202) resume(Effect.void)
+        else resume(Effect.fail(unexpectedStatus(answer.status, callType, answer.body.trim() || "empty response body")))
       })
+      return Effect.sync(abandon)
     })
+
+  // OpenTelemetry's HTTP client attributes; never a header (the token is one).
+  const spanAttributes = settings.agent._tag === "UnixSocketEndpoint"
+    ? { "http.request.method": "POST", "url.path": path, "network.transport": "unix" }
+    : { "http.request.method": "POST", "url.path": path, "server.address": url.hostname, "server.port": port }
 
   const send = Effect.fn("AgentClient.send")(function*(message: Call) {
     const callType = callTypeName(message)
-    yield* Effect.annotateCurrentSpan("mesos.call.type", callType)
+    yield* Effect.annotateCurrentSpan({ ...spanAttributes, "mesos.call.type": callType })
     yield* call(yield* encode(message, callType), callType)
   })
 
   const subscribe = Effect.fn("AgentClient.subscribe")(function*(message: Call) {
     const callType = callTypeName(message)
-    yield* Effect.annotateCurrentSpan("mesos.call.type", callType)
+    yield* Effect.annotateCurrentSpan({ ...spanAttributes, "mesos.call.type": callType })
     const body = yield* encode(message, callType)
     const scope = yield* Scope.Scope
     const response = yield* Effect.callback<Http.IncomingMessage, AgentCallError>((resume) => {
-      let settled = false
-      const request = post(subscriptionConnections, body, (response) => {
-        settled = true
+      let answered = false
+      const request = Http.request({
+        ...subscriptionTarget,
+        agent: subscriptionConnections,
+        method: "POST",
+        path,
+        headers: { ...headers, "content-length": body.length }
+      }, (response) => {
+        answered = true
         resume(Effect.succeed(response))
-      }, (error) => {
-        // After the response, a broken connection reaches the event stream as the response's error.
-        if (settled) return
-        settled = true
-        resume(Effect.fail(unreachable(callType, error)))
       })
+      request.on("error", (error) => {
+        // After the answer, a broken connection reaches the event stream as the response's error.
+        if (!answered) resume(Effect.fail(unreachable(callType, error)))
+      })
+      request.end(body)
       return Effect.sync(() => request.destroy())
     })
     // The connection ends with the event stream as well as with the caller's scope.
