@@ -7,17 +7,17 @@
 //   chaos: S seeds, F faults injected, V invariant violations
 //
 // Run: npm run chaos -- --seeds 500   (= npm run build && node --expose-gc reliability/chaos.ts ...)
-//      node reliability/chaos.ts [--seeds 100] [--from 1] [--concurrency 3] [--seed N] [--verbose]
+//      node reliability/chaos.ts [--seeds 100] [--from 1] [--concurrency 4] [--seed N] [--verbose]
 //        --seed N runs that seed alone and tells its story.
 import { Effect } from "effect"
 import * as Suite from "./chaos/Suite.ts"
-import { faultKinds } from "./chaos/Scenario.ts"
+import { agentSettings, faultKinds } from "./chaos/Scenario.ts"
 import { flag, option } from "./support.ts"
 
 const single = option("--seed") === undefined ? undefined : flag("--seed", 0)
 const count = flag("--seeds", 100)
 const from = flag("--from", 1)
-const concurrency = Math.max(1, flag("--concurrency", 3))
+const concurrency = Math.max(1, flag("--concurrency", 4))
 const verbose = process.argv.includes("--verbose") || single !== undefined
 const seeds = single !== undefined ? [single] : Array.from({ length: count }, (_, index) => from + index)
 if (seeds.length === 0) {
@@ -67,6 +67,28 @@ console.log(
   `runs: ${report.lostAgent} lost their agent, ${report.endings.shutdown} ended with SHUTDOWN, ` +
     `${report.endings.tasksEnd} with the tasks ending (when the agent stayed); ` +
     `${report.results.filter((result) => result.scenario.checkpoint).length} checkpointing`
+)
+const spread = (millis: ReadonlyArray<number>): string => {
+  if (millis.length === 0) return "no runs"
+  const sorted = [...millis].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+  return `median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${sorted.at(-1)} ms (${sorted.length} runs)`
+}
+const observations = report.results.flatMap((result) => (result.observation === undefined ? [] : [result.observation]))
+const exitAfter = (from: (observation: (typeof observations)[number]) => number | undefined) =>
+  observations.flatMap((observation) => {
+    const start = from(observation)
+    return start === undefined || observation.exit === undefined ? [] : [observation.exit.at - start]
+  })
+console.log(
+  `exit after SHUTDOWN: ${
+    spread(exitAfter((o) => (o.scenario.ending === "Shutdown" && o.lostAgentAt === undefined ? o.endingAt : undefined)))
+  }`
+)
+console.log(
+  `exit after losing the agent, checkpointing (recovery timeout ${agentSettings.recoveryTimeoutMs} ms): ${
+    spread(exitAfter((o) => (o.scenario.checkpoint ? o.lostAgentAt : undefined)))
+  }; not checkpointing: ${spread(exitAfter((o) => (o.scenario.checkpoint ? undefined : o.lostAgentAt)))}`
 )
 const slowest = report.results.reduce((max, result) => (result.seconds > max.seconds ? result : max))
 console.log(

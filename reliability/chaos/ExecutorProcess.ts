@@ -11,9 +11,10 @@ export const bin = fileURLToPath(new URL("../../bin/effect-mesos-executor", impo
 /** The PATH a Mesos agent gives an executor whose environment has none. */
 const agentDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/** How the process ended, and when (clock milliseconds). */
 export type ProcessExit =
-  | { readonly _tag: "Exited"; readonly code: number }
-  | { readonly _tag: "Signaled"; readonly signal: string }
+  | { readonly _tag: "Exited"; readonly code: number; readonly at: number }
+  | { readonly _tag: "Signaled"; readonly signal: string; readonly at: number }
 
 export interface ExecutorProcess {
   readonly pid: number
@@ -22,6 +23,8 @@ export interface ExecutorProcess {
   /** Waits for the process to end. */
   readonly exit: Effect.Effect<ProcessExit>
   readonly exited: () => ProcessExit | undefined
+  /** The processes of its tasks still alive the moment it exited (read then, from /proc). */
+  readonly leftBehind: () => ReadonlyArray<Survivor>
 }
 
 /** Starts the executor; it is SIGKILLed with its process group if still running when the scope closes. */
@@ -36,11 +39,14 @@ export const start = (environment: Readonly<Record<string, string>>, sandbox: st
       })
       let output = ""
       let exited: ProcessExit | undefined
+      let leftBehind: ReadonlyArray<Survivor> = []
       child.stdout.on("data", (chunk) => (output += chunk))
       child.stderr.on("data", (chunk) => (output += chunk))
       const exit = new Promise<ProcessExit>((resolve) =>
         child.on("exit", (code, signal) => {
-          exited = signal === null ? { _tag: "Exited", code: code ?? -1 } : { _tag: "Signaled", signal }
+          const at = Date.now()
+          leftBehind = survivors(sandbox, child.pid!)
+          exited = signal === null ? { _tag: "Exited", code: code ?? -1, at } : { _tag: "Signaled", signal, at }
           resolve(exited)
         })
       )
@@ -48,7 +54,8 @@ export const start = (environment: Readonly<Record<string, string>>, sandbox: st
         pid: child.pid!,
         output: () => output,
         exit: Effect.promise(() => exit),
-        exited: () => exited
+        exited: () => exited,
+        leftBehind: () => leftBehind
       } satisfies ExecutorProcess
     }),
     (executor) =>
@@ -63,17 +70,17 @@ export interface Survivor {
 }
 
 /**
- * The live processes started in `sandbox` by the executor: every task inherits the executor's
- * environment, so each carries `MESOS_SANDBOX=<sandbox>` (zombies, which have no environment left, are
- * dead already). Read from /proc.
+ * The live processes the executor started in `sandbox`, not counting itself: every task inherits the
+ * executor's environment, so each carries `MESOS_SANDBOX=<sandbox>` (zombies, which have no environment
+ * left, are dead already). Read from /proc.
  */
-export const survivors = (sandbox: string): Array<Survivor> => {
+export const survivors = (sandbox: string, executorPid: number): Array<Survivor> => {
   const marker = Buffer.from(`MESOS_SANDBOX=${sandbox}\0`)
   const found: Array<Survivor> = []
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue
     const pid = Number(entry)
-    if (pid === process.pid) continue
+    if (pid === process.pid || pid === executorPid) continue
     const environ = readProc(pid, "environ")
     if (environ === undefined || !environ.includes(marker)) continue
     const stat = readProc(pid, "stat")?.toString("latin1")

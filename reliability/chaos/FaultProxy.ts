@@ -35,6 +35,8 @@ export interface ObservedCall {
   readonly type: string
   /** An UPDATE's update, or the unacknowledged updates a SUBSCRIBE carries. */
   readonly updates: ReadonlyArray<ObservedUpdate>
+  /** SUBSCRIBE: the ids of the unacknowledged tasks it lists. */
+  readonly tasks: ReadonlyArray<string>
   answer: CallAnswer | undefined
   status: number | undefined
 }
@@ -45,6 +47,8 @@ export interface DeliveredEvent {
   /** `Event_Type` name, or `garbage`. */
   readonly type: string
   readonly ack: { readonly taskId: string; readonly uuid: string } | undefined
+  /** LAUNCH, LAUNCH_GROUP: the ids of the tasks launched. */
+  readonly launched: ReadonlyArray<string>
 }
 
 /** What the faults did to the traffic, for the report (a window with no traffic in it does nothing). */
@@ -118,6 +122,7 @@ interface Record_ {
   readonly framed: Uint8Array
   readonly type: string
   readonly ack: DeliveredEvent["ack"]
+  readonly launched: ReadonlyArray<string>
 }
 
 const readRecord = (record: Uint8Array): Record_ => {
@@ -126,10 +131,14 @@ const readRecord = (record: Uint8Array): Record_ => {
   const ack = event?.type === Event_Type.ACKNOWLEDGED && event.acknowledged !== undefined
     ? { taskId: event.acknowledged.taskId?.value ?? "", uuid: StatusUuid.toHex(event.acknowledged.uuid) }
     : undefined
+  const launched = event?.launch?.task !== undefined
+    ? [event.launch.task]
+    : event?.launchGroup?.taskGroup?.tasks ?? []
   return {
     framed: RecordIO.encode(record),
     type: event === undefined ? "undecodable" : Event_Type[event.type] ?? String(event.type),
-    ack
+    ack,
+    launched: launched.map((task) => task.taskId?.value ?? "")
   }
 }
 
@@ -213,7 +222,7 @@ const start = (options: Options): Promise<{ readonly proxy: FaultProxy; readonly
     write(record: Record_): void {
       if (!this.open) return
       this.response.write(record.framed)
-      delivered.push({ at: Date.now(), stream: this.id, type: record.type, ack: record.ack })
+      delivered.push({ at: Date.now(), stream: this.id, type: record.type, ack: record.ack, launched: record.launched })
     }
 
     flushStall(): void {
@@ -362,6 +371,7 @@ const start = (options: Options): Promise<{ readonly proxy: FaultProxy; readonly
         at: Date.now(),
         type: call === undefined ? "undecodable" : Call_Type[call.type] ?? String(call.type),
         updates: call === undefined ? [] : updatesOf(call),
+        tasks: call?.subscribe?.unacknowledgedTasks.map((task) => task.taskId?.value ?? "") ?? [],
         answer: undefined,
         status: undefined
       }
@@ -397,7 +407,7 @@ const start = (options: Options): Promise<{ readonly proxy: FaultProxy; readonly
       Effect.sync(() => {
         const stream = openStream()
         if (stream === undefined) return false
-        stream.write({ framed: RecordIO.encode(payload), type: "garbage", ack: undefined })
+        stream.write({ framed: RecordIO.encode(payload), type: "garbage", ack: undefined, launched: [] })
         return true
       }),
     setUnavailable: (on) => Effect.sync(() => void (unavailable = on)),

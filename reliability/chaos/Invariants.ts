@@ -84,12 +84,12 @@ export const check = (observation: Observation): Array<Violation> => {
     violation("exit-code", `exit code ${exit.code}; expected ${expectedCode}${lost ? " (it lost its agent)" : ""}`)
   }
   if (
-    scenario.ending === "Shutdown" && !lost && observation.endingAt !== undefined && observation.exitAt !== undefined &&
-    observation.exitAt - observation.endingAt > agentSettings.shutdownGracePeriodMs
+    scenario.ending === "Shutdown" && !lost && observation.endingAt !== undefined && exit !== undefined &&
+    exit.at - observation.endingAt > agentSettings.shutdownGracePeriodMs
   ) {
     violation(
       "exits",
-      `exited ${observation.exitAt - observation.endingAt} ms after SHUTDOWN, past the ` +
+      `exited ${exit.at - observation.endingAt} ms after SHUTDOWN, past the ` +
         `${agentSettings.shutdownGracePeriodMs} ms shutdown grace period`
     )
   }
@@ -147,6 +147,38 @@ export const check = (observation: Observation): Array<Violation> => {
     }
   }
 
+  // --- each SUBSCRIBE after the first lists what is unacknowledged (SPEC §4.3) ---------------------
+  // Judged by the order in which the proxy received calls and wrote events: an update on the wire (or a
+  // task launched) before a SUBSCRIBE, with no ACK of it (or of any update of the task) written before
+  // the SUBSCRIBE arrived, is still owed to the agent, so the SUBSCRIBE must carry it.
+  const onTheWire: Array<{ readonly taskId: string; readonly uuid: string; readonly state: number }> = []
+  const incomplete: Array<string> = []
+  let subscriptions = 0
+  for (const call of observation.calls) {
+    if (call.type === "SUBSCRIBE" && subscriptions++ > 0) {
+      const before = observation.delivered.filter((event) => event.at <= call.at)
+      const acked = new Set(before.flatMap((event) => (event.ack === undefined ? [] : [event.ack.uuid])))
+      const ackedTasks = new Set(before.flatMap((event) => (event.ack === undefined ? [] : [event.ack.taskId])))
+      const listed = new Set(call.updates.map((update) => update.uuid))
+      const missing = [
+        ...onTheWire
+          .filter((update) => !acked.has(update.uuid) && !listed.has(update.uuid))
+          .map((update) => `update ${update.taskId} ${stateName(update.state)} (${update.uuid})`),
+        ...[...new Set(before.flatMap((event) => event.launched))]
+          .filter((taskId) => !ackedTasks.has(taskId) && !call.tasks.includes(taskId))
+          .map((taskId) => `task ${taskId}`)
+      ]
+      if (missing.length > 0) incomplete.push(`SUBSCRIBE ${subscriptions} does not carry ${missing.join(", ")}`)
+    }
+    for (const update of call.updates) if (!onTheWire.some((seen) => seen.uuid === update.uuid)) onTheWire.push(update)
+  }
+  if (incomplete.length > 0) {
+    violation(
+      "resubscribe-lists-unacknowledged",
+      `${incomplete[0]}, unacknowledged${incomplete.length > 1 ? ` (and ${incomplete.length - 1} later SUBSCRIBEs)` : ""}`
+    )
+  }
+
   // --- the agent's answers and verdicts ------------------------------------------------------------
   for (const call of agent.calls) {
     if (![200, 202, 404, 503].includes(call.status)) {
@@ -154,7 +186,7 @@ export const check = (observation: Observation): Array<Violation> => {
     }
   }
   for (const destroyed of agent.destroyedContainers) {
-    const whileRunning = observation.exitAt === undefined || destroyed.at < observation.exitAt
+    const whileRunning = exit === undefined || destroyed.at < exit.at
     const expected = destroyed.reason === "Orphaned"
       ? verdict === "Forgotten"
       : destroyed.reason === "ReregistrationTimeout" && lost

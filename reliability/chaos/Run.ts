@@ -36,7 +36,6 @@ export interface Observation {
   readonly endingAt: number | undefined
   /** Undefined: still running at the deadline (then SIGKILLed). */
   readonly exit: ExecutorProcess.ProcessExit | undefined
-  readonly exitAt: number | undefined
   readonly output: string
   /** Processes of the executor's tasks still alive once it had exited. */
   readonly survivors: ReadonlyArray<ExecutorProcess.Survivor>
@@ -260,11 +259,10 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
   const deadline = (lostAgentAt ?? endingAt ?? Date.now()) +
     (lostAgentAt !== undefined && scenario.checkpoint ? agentSettings.recoveryTimeoutMs : 0) + exitSlackMs
   const exit = yield* Effect.timeoutOption(executor.exit, millis(Math.max(0, deadline - Date.now())))
-  const exitAt = Option.isSome(exit) ? Date.now() : undefined
-  // Read before anything else: nothing is killed on the executor's behalf before this.
-  const survivors = ExecutorProcess.survivors(sandbox)
-  for (const survivor of survivors) ExecutorProcess.killGroup(survivor.pid)
+  // An executor that would not exit is killed; then whatever it left is, once recorded.
+  const survivors = Option.isSome(exit) ? executor.leftBehind() : ExecutorProcess.survivors(sandbox, executor.pid)
   if (Option.isNone(exit)) ExecutorProcess.killGroup(executor.pid)
+  for (const survivor of ExecutorProcess.survivors(sandbox, executor.pid)) ExecutorProcess.killGroup(survivor.pid)
 
   // The agent notices that the executor is gone (once it is back up, after a restart).
   if (!(yield* awaitAgent((state) => state.phase === "Running", recoverTimeout))) {
@@ -282,7 +280,6 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
     kills,
     endingAt,
     exit: Option.getOrUndefined(exit),
-    exitAt,
     output: executor.output(),
     survivors,
     agent: yield* model.state,

@@ -124,9 +124,9 @@ export const timeline = (result: SeedResult): string => {
     events.push({ at: observation.endingAt, what: result.scenario.ending === "Shutdown" ? "SHUTDOWN" : "last kills" })
   }
   const exit = observation.exit
-  if (observation.exitAt !== undefined && exit !== undefined) {
+  if (exit !== undefined) {
     events.push({
-      at: observation.exitAt,
+      at: exit.at,
       what: `executor ${exit._tag === "Exited" ? `exited ${exit.code}` : `killed by ${exit.signal}`}`
     })
   } else {

@@ -89,7 +89,8 @@ describe("chaos suite (the real bin, faults on the wire and in the agent)", () =
 
     it("an ACK that never reached the executor", () => {
       const observation = clean()
-      const uuid = observation.calls.find((call) => call.type === "UPDATE")!.updates[0]!.uuid
+      // The last update, so that no later SUBSCRIBE should have carried it.
+      const uuid = observation.calls.findLast((call) => call.type === "UPDATE")!.updates[0]!.uuid
       const planted = { ...observation, delivered: observation.delivered.filter((event) => event.ack?.uuid !== uuid) }
       assert.deepStrictEqual(flagged(planted), ["delivered"])
     })
@@ -128,6 +129,21 @@ describe("chaos suite (the real bin, faults on the wire and in the agent)", () =
       assert.include(flagged(planted), "no-staging")
     })
 
+    it("a re-SUBSCRIBE that leaves out an unacknowledged update", () => {
+      const observation = clean()
+      const at = observation.calls.at(-1)!.at + 1
+      const update = { taskId: killedTask(observation), uuid: "ab".repeat(16), state: TaskState.TASK_RUNNING }
+      const planted: Observation = {
+        ...observation,
+        calls: [
+          ...observation.calls,
+          { at, type: "UPDATE", updates: [update], tasks: [], answer: "Unreachable", status: undefined },
+          { at: at + 1, type: "SUBSCRIBE", updates: [], tasks: [], answer: "Forwarded", status: 200 }
+        ]
+      }
+      assert.include(flagged(planted), "resubscribe-lists-unacknowledged")
+    })
+
     it("a call the agent rejected", () => {
       const observation = clean()
       const planted = withAgent(observation, {
@@ -142,9 +158,10 @@ describe("chaos suite (the real bin, faults on the wire and in the agent)", () =
     })
 
     it("a wrong exit code, a death by signal, no exit at all", () => {
-      assert.deepStrictEqual(flagged({ ...clean(), exit: { _tag: "Exited", code: 1 } }), ["exit-code"])
-      assert.deepStrictEqual(flagged({ ...clean(), exit: { _tag: "Signaled", signal: "SIGKILL" } }), ["exit-code"])
-      assert.deepStrictEqual(flagged({ ...clean(), exit: undefined, exitAt: undefined }), ["exits"])
+      const at = clean().exit!.at
+      assert.deepStrictEqual(flagged({ ...clean(), exit: { _tag: "Exited", code: 1, at } }), ["exit-code"])
+      assert.deepStrictEqual(flagged({ ...clean(), exit: { _tag: "Signaled", signal: "SIGKILL", at } }), ["exit-code"])
+      assert.deepStrictEqual(flagged({ ...clean(), exit: undefined }), ["exits"])
     })
 
     it("a stack trace, an uncaught error, an ERROR log in the executor's output", () => {
@@ -157,7 +174,7 @@ describe("chaos suite (the real bin, faults on the wire and in the agent)", () =
     it("an executor that lost its agent but exited 0, its tasks ended as if nothing happened", () => {
       const lost = report.results.find((result) => result.observation?.lostAgentAt !== undefined)!.observation!
       assert.deepStrictEqual(Invariants.check(lost), [])
-      assert.include(flagged({ ...lost, exit: { _tag: "Exited", code: 0 } }), "exit-code")
+      assert.include(flagged({ ...lost, exit: { _tag: "Exited", code: 0, at: lost.exit!.at } }), "exit-code")
     })
   })
 })
