@@ -71,8 +71,9 @@ const program = Effect.gen(function*() {
   console.log(
     `${pending.updates} pending updates over ${pending.tasks} tasks (${pending.accepted} accepted, ` +
       `${pending.acknowledgements} acknowledged): the driver holds ${pending.driverBytesPerUpdate.toFixed(0)} bytes ` +
-      `of heap per pending update (${formatMiB(pending.driverBytesPerUpdate * pending.updates)} MiB); with the fake ` +
-      `agent's history ${pending.totalBytesPerUpdate.toFixed(0)} bytes; submitted in ${pending.submitMs.toFixed(0)} ms`
+      `of heap per pending update (${formatMiB(pending.driverBytesPerUpdate * pending.updates)} MiB): ` +
+      `${pending.totalBytesPerUpdate.toFixed(0)} bytes with the fake agent, less ` +
+      `${pending.agentBytesPerUpdate.toFixed(0)} for the agent alone; submitted in ${pending.submitMs.toFixed(0)} ms`
   )
   expect(pending.accepted >= pending.updates && pending.acknowledgements === 0, "the updates were not all pending")
   summary.push(`pending ${pending.updates} × ${pending.driverBytesPerUpdate.toFixed(0)} B`)

@@ -3,8 +3,9 @@
 // driver against an agent that misbehaves in one way and returns what it measured. Shared by
 // test/reliability/limits.test.ts (small sizes, asserted) and reliability/limits.ts (full sizes, printed).
 import { create } from "@bufbuild/protobuf"
-import { Context, Deferred, Duration, Effect, Exit, Layer, Logger, Option, Schedule, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Logger, Option, Schedule } from "effect"
 import {
+  AgentClient,
   ContentType,
   Executor,
   ExecutorConfig,
@@ -13,6 +14,7 @@ import {
   Mesos,
   MesosExecutor,
   RecordIO,
+  StatusUuid,
   WireCodec
 } from "effect-mesos-executor"
 import { AgentModel, FakeAgent } from "effect-mesos-executor/testing"
@@ -20,7 +22,7 @@ import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import * as RawAgent from "./RawAgent.ts"
 
-const { EventSchema, Event_Type } = MesosExecutor
+const { CallSchema, Call_Type, EventSchema, Event_Type } = MesosExecutor
 
 // --- measuring ----------------------------------------------------------------------------------
 
@@ -325,65 +327,105 @@ export const flood = (options: { readonly events: number; readonly eventBytes: n
 export interface PendingUpdates {
   readonly updates: number
   readonly tasks: number
-  /** The driver's heap for the pending updates: with them, minus after closing the driver (the agent stays). */
+  /**
+   * The driver's heap per pending update: the heap the run grew by, less what the fake agent keeps of
+   * each update it received (measured alone, the same updates sent straight through its client).
+   */
   readonly driverBytesPerUpdate: number
-  /** Driver and fake agent together (the agent keeps every update it received). */
+  /** Driver and fake agent together. */
   readonly totalBytesPerUpdate: number
+  /** The fake agent alone. */
+  readonly agentBytesPerUpdate: number
   /** Updates the agent accepted (202), and ACKNOWLEDGED events it sent (none: it withholds them). */
   readonly accepted: number
   readonly acknowledgements: number
   readonly submitMs: number
 }
 
-/**
- * `updates` status updates over `tasks` tasks, accepted (202) by the in-memory fake agent and never
- * acknowledged (`withholdAcks`). The driver resends after an hour here, so nothing moves while measuring.
- */
-export const pendingUpdates = (options: { readonly updates: number; readonly tasks: number }) =>
-  Effect.scoped(Effect.gen(function*() {
-    const { tasks, updates } = options
+/** The in-memory fake agent that withholds ACKs, with `tasks` tasks for the executor. */
+const withholdingAgent = (tasks: number) =>
+  Effect.gen(function*() {
     const agent = yield* Layer.build(FakeAgent.layer({
       frameworks: [{ checkpoint: true, id: ids.frameworkId }],
       executors: [{ executorId: ids.executorId }],
       faults: { withholdAcks: true }
     }))
     const model = Context.get(agent, AgentModel.AgentModel)
-    let launched = 0
-    const allLaunched = yield* Deferred.make<void>()
-    const executor = Executor.make({
-      launchTask: () => (++launched === tasks ? Deferred.succeed(allLaunched, undefined) : Effect.void)
-    })
-    const driverScope = yield* Scope.make()
-    const driver = yield* ExecutorDriver.makeWithConfig(executor, driverConfig, {
-      updateRetrySchedule: Schedule.spaced(Duration.hours(1))
-    }).pipe(Scope.provide(driverScope), Effect.provideContext(agent))
-    for (let task = 0; task < tasks; task++) yield* model.launch({ taskId: { value: `task-${task}` }, name: `task-${task}` })
-    yield* driver.start
-    yield* Deferred.await(allLaunched)
+    for (let task = 0; task < tasks; task++) {
+      yield* model.launch({ taskId: { value: `task-${task}` }, name: `task-${task}` })
+    }
+    return { agent, model }
+  })
+
+const taskOf = (update: number, tasks: number) => ({ value: `task-${update % tasks}` })
+
+/** What the fake agent keeps per update: the same UPDATE calls as the driver's, sent through its client. */
+const agentBytesPerUpdate = (updates: number, tasks: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const { agent, model } = yield* withholdingAgent(tasks)
+    const client = Context.get(agent, AgentClient.AgentClient)
+    const executor = { frameworkId: { value: ids.frameworkId }, executorId: { value: ids.executorId } }
+    yield* client.subscribe(create(CallSchema, { ...executor, type: Call_Type.SUBSCRIBE, subscribe: {} }))
     const before = yield* settled
-    const submitted = yield* timed(Effect.gen(function*() {
-      for (let i = 0; i < updates; i++) {
-        // The receipt is dropped: only the driver keeps what a pending update needs.
-        yield* driver.sendStatusUpdate({ taskId: { value: `task-${i % tasks}` }, state: Mesos.TaskState.TASK_RUNNING })
+    for (let i = 0; i < updates; i++) {
+      const status = {
+        taskId: taskOf(i, tasks),
+        state: Mesos.TaskState.TASK_RUNNING,
+        uuid: StatusUuid.random(),
+        source: Mesos.TaskStatus_Source.EXECUTOR,
+        executorId: executor.executorId,
+        timestamp: Date.now() / 1000
       }
-      yield* model.awaitState((state) => (state.updates.length >= updates ? true : undefined))
+      yield* client.send(create(CallSchema, { ...executor, type: Call_Type.UPDATE, update: { status } }))
+    }
+    const after = yield* settled
+    if ((yield* model.state).updates.length < updates) return yield* Effect.die(new Error("updates not accepted"))
+    return (after.heapUsed - before.heapUsed) / updates
+  }))
+
+/**
+ * `updates` status updates over `tasks` tasks, accepted (202) by the in-memory fake agent and never
+ * acknowledged (`withholdAcks`). The driver resends after an hour here, so nothing moves while measuring.
+ */
+export const pendingUpdates = (options: { readonly updates: number; readonly tasks: number }) =>
+  Effect.gen(function*() {
+    const { tasks, updates } = options
+    const agentOnly = yield* agentBytesPerUpdate(updates, tasks)
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const { agent, model } = yield* withholdingAgent(tasks)
+      let launched = 0
+      const allLaunched = yield* Deferred.make<void>()
+      const executor = Executor.make({
+        launchTask: () => (++launched === tasks ? Deferred.succeed(allLaunched, undefined) : Effect.void)
+      })
+      const driver = yield* ExecutorDriver.makeWithConfig(executor, driverConfig, {
+        updateRetrySchedule: Schedule.spaced(Duration.hours(1))
+      }).pipe(Effect.provideContext(agent))
+      yield* driver.start
+      yield* Deferred.await(allLaunched)
+      const before = yield* settled
+      const { ms } = yield* timed(Effect.gen(function*() {
+        for (let i = 0; i < updates; i++) {
+          // The receipt is dropped: only the driver keeps what a pending update needs.
+          yield* driver.sendStatusUpdate({ taskId: taskOf(i, tasks), state: Mesos.TaskState.TASK_RUNNING })
+        }
+        yield* model.awaitState((state) => (state.updates.length >= updates ? true : undefined))
+      }))
+      const withPending = yield* settled
+      const state = yield* model.state
+      const total = (withPending.heapUsed - before.heapUsed) / updates
+      return {
+        updates,
+        tasks,
+        driverBytesPerUpdate: total - agentOnly,
+        totalBytesPerUpdate: total,
+        agentBytesPerUpdate: agentOnly,
+        accepted: state.updates.length,
+        acknowledgements: state.events.filter((sent) => sent.event.type === Event_Type.ACKNOWLEDGED).length,
+        submitMs: ms
+      } satisfies PendingUpdates
     }))
-    const withPending = yield* settled
-    const state = yield* model.state
-    const acknowledgements = state.events.filter((sent) => sent.event.type === Event_Type.ACKNOWLEDGED).length
-    yield* Scope.close(driverScope, Exit.void)
-    yield* Effect.sleep(Duration.millis(50))
-    const withoutDriver = yield* settled
-    return {
-      updates,
-      tasks,
-      driverBytesPerUpdate: (withPending.heapUsed - withoutDriver.heapUsed) / updates,
-      totalBytesPerUpdate: (withPending.heapUsed - before.heapUsed) / updates,
-      accepted: state.updates.length,
-      acknowledgements,
-      submitMs: submitted.ms
-    } satisfies PendingUpdates
-  }).pipe((effect) => within("pending updates", 300, effect)))
+  }).pipe((effect) => within("pending updates", 300, effect))
 
 export interface FrameworkMessageOut {
   readonly bytes: number

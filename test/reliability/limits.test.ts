@@ -1,5 +1,5 @@
 // Limits and back-pressure, small: a real driver over loopback HTTP against an agent that sends a record
-// over the limit, one at the limit, or a flood faster than the callbacks run; 5,000 updates the in-memory
+// over the limit, one at the limit, or a flood faster than the callbacks run; 3,000 updates the in-memory
 // agent never acknowledges; a large framework message. The same scenarios run at full size, with their
 // figures printed, in reliability/limits.ts (docs/RELIABILITY.md).
 import { assert, describe, it } from "@effect/vitest"
@@ -35,7 +35,7 @@ describe("limits", () => {
 
   it.live("a flood faster than the callbacks: eventBufferSize events read ahead, the rest left to TCP, none lost", () =>
     Effect.gen(function*() {
-      const events = 8000
+      const events = 4000
       const small = yield* Scenarios.flood({ events, eventBytes: 1024, eventBufferSize: 64 })
       const large = yield* Scenarios.flood({ events, eventBytes: 1024, eventBufferSize: 2048 })
       for (const flood of [small, large]) {
@@ -51,10 +51,10 @@ describe("limits", () => {
       assert.isBelow(perExtraEvent, 2048)
     }))
 
-  it.live("5,000 updates never acknowledged stay pending in bounded memory per update", () =>
+  it.live("3,000 updates never acknowledged stay pending in bounded memory per update", () =>
     Effect.gen(function*() {
-      const result = yield* Scenarios.pendingUpdates({ updates: 5000, tasks: 100 })
-      assert.strictEqual(result.accepted, 5000)
+      const result = yield* Scenarios.pendingUpdates({ updates: 3000, tasks: 100 })
+      assert.strictEqual(result.accepted, 3000)
       assert.strictEqual(result.acknowledgements, 0)
       assert.isBelow(result.driverBytesPerUpdate, 2048)
     }))
