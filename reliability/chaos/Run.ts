@@ -15,6 +15,8 @@ import * as FaultProxy from "./FaultProxy.ts"
 import { agentSettings, type FaultKind, type FaultPlan, garbagePayloads, losesAgent, type Scenario, type TaskPlan } from "./Scenario.ts"
 
 export interface InjectedFault {
+  /** Its place among the scenario's faults. */
+  readonly index: number
   readonly kind: FaultKind
   readonly at: number
   /** False when there was nothing to inject it into (no stream to cut). */
@@ -135,10 +137,16 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
   const window = (fault: FaultPlan, on: Effect.Effect<void>, off: Effect.Effect<void>) =>
     Effect.acquireUseRelease(on, () => Effect.sleep(millis(fault.durationMs)), () => off)
 
-  const inject = (fault: FaultPlan): Effect.Effect<InjectedFault> =>
+  const inject = (fault: FaultPlan, index: number): Effect.Effect<InjectedFault> =>
     Effect.gen(function*() {
       const at = Date.now()
-      const done = (injected: boolean, detail: string): InjectedFault => ({ kind: fault.kind, at, injected, detail })
+      const done = (injected: boolean, detail: string): InjectedFault => ({
+        index,
+        kind: fault.kind,
+        at,
+        injected,
+        detail
+      })
       const subscriptionBefore = subscriptionOf(yield* model.state)
       const lost = losesAgent(scenario, fault.kind)
       const afterDisconnect = lost ? Effect.void : recovered(fault.kind, subscriptionBefore)
@@ -225,6 +233,8 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
 
   if (started) {
     const killers: Array<Fiber.Fiber<void>> = []
+    // The window a fault that overlaps it began in, still open.
+    let open: Fiber.Fiber<void> | undefined
     for (const [index, fault] of scenario.faults.entries()) {
       yield* Effect.sleep(millis(fault.gapBeforeMs))
       // Every task ended and was acknowledged before the faults were over: the executor is gone.
@@ -232,9 +242,18 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
       for (const task of scenario.tasks.filter((task) => task.killDuring === index)) {
         killers.push(yield* Effect.forkScoped(Effect.andThen(Effect.sleep(millis(task.killOffsetMs)), killUntilEnded(task))))
       }
-      faults.push(yield* inject(fault))
+      const injection = Effect.flatMap(inject(fault, index), (injected) => Effect.sync(() => void faults.push(injected)))
+      const window = open
+      if (scenario.faults[index + 1]?.overlaps === true) {
+        open = yield* Effect.forkScoped(injection)
+      } else {
+        open = undefined
+        yield* injection
+      }
+      if (window !== undefined) yield* Fiber.join(window)
       if (lostAgentAt !== undefined) break
     }
+    if (open !== undefined) yield* Fiber.join(open)
     if (lostAgentAt === undefined) {
       yield* Effect.sleep(millis(settleBeforeEndingMs))
       const shortTasks = scenario.tasks.filter((task) => task.nature !== "RunsUntilKilled")
@@ -275,7 +294,7 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
     scenario,
     startedAt,
     readyAt,
-    faults,
+    faults: faults.sort((a, b) => a.index - b.index),
     lostAgentAt,
     kills,
     endingAt,

@@ -25,10 +25,28 @@ export const disconnects = (kind: FaultKind): boolean =>
   kind === "restart-within-recovery" || kind === "restart-past-recovery" || kind === "stream-cut" ||
   kind === "garbage-record"
 
+/** Faults that last a while: a window the next fault may fall into. */
+export const isWindow = (kind: FaultKind): boolean =>
+  kind === "unavailable" || kind === "stall" || kind.startsWith("ack-")
+
+/**
+ * Whether `next` may begin while `window` is still open. Not the same kind twice (the first one's end
+ * would end both), and not a restart the executor must come back from while calls are refused or held:
+ * it could then miss its recovery timeout, and the scenario could no longer say how the run must end.
+ */
+const mayOverlap = (window: FaultKind, next: FaultKind): boolean =>
+  isWindow(window) && window !== next &&
+  !((window === "unavailable" || window === "stall") && next === "restart-within-recovery")
+
 export interface FaultPlan {
   readonly kind: FaultKind
-  /** After the previous fault settled (or the run became ready, for the first). */
+  /**
+   * After the previous fault settled (or the run became ready, for the first); or, when `overlaps`, after
+   * the previous fault (a window) began.
+   */
   readonly gapBeforeMs: number
+  /** Begins while the previous fault, a window, is still open. */
+  readonly overlaps: boolean
   /** How long a window fault lasts; for a restart, how long the agent is down. */
   readonly durationMs: number
   /** `ack-delay`: the delay. */
@@ -102,7 +120,7 @@ export const garbagePayloads: ReadonlyArray<Uint8Array> = [
   new TextEncoder().encode("<html>502 Bad Gateway</html>")
 ]
 
-const faultPlan = (random: Prng.Prng, kind: FaultKind, first: boolean): FaultPlan => {
+const faultPlan = (random: Prng.Prng, kind: FaultKind, previous: FaultPlan | undefined): FaultPlan => {
   const { recoveryTimeoutMs, reregistrationTimeoutMs } = agentSettings
   const notFoundForMs = random.int(0, 100)
   const unavailableForMs = random.int(50, 150)
@@ -128,9 +146,15 @@ const faultPlan = (random: Prng.Prng, kind: FaultKind, first: boolean): FaultPla
         return random.int(500, 1500)
     }
   })()
+  const overlaps = previous !== undefined && mayOverlap(previous.kind, kind) && random.chance(0.4)
   return {
     kind,
-    gapBeforeMs: first ? random.int(0, 600) : random.int(200, 700),
+    gapBeforeMs: previous === undefined
+      ? random.int(0, 600)
+      : overlaps
+      ? random.int(0, Math.floor(previous.durationMs * 0.8))
+      : random.int(200, 700),
+    overlaps,
     durationMs,
     ackDelayMs: random.int(100, 800),
     notFoundForMs,
@@ -157,7 +181,7 @@ export const generate = (seed: number, options: GenerateOptions = {}): Scenario 
   const kinds = options.kinds ?? faultKinds
   const faults: Array<FaultPlan> = []
   for (let n = random.int(1, 4); n > 0; n--) {
-    const fault = faultPlan(random, random.pick(kinds), faults.length === 0)
+    const fault = faultPlan(random, random.pick(kinds), faults.at(-1))
     faults.push(fault)
     // Nothing follows the loss of the agent.
     if (losesAgent({ checkpoint }, fault.kind)) break
@@ -225,5 +249,10 @@ export const describe = (scenario: Scenario): string =>
     `${task.killGraceMs === undefined ? "" : `, grace ${task.killGraceMs} ms`}` +
     `${task.killDuring === undefined ? "" : `, killed ${task.killOffsetMs} ms into fault ${task.killDuring + 1}`})`
   ).join(", ") +
-  `; faults ${scenario.faults.map((fault, index) => `${index + 1}. ${fault.kind}${fault.durationMs > 0 ? ` ${fault.durationMs} ms` : ""}`).join(", ")}` +
+  `; faults ${
+    scenario.faults.map((fault, index) =>
+      `${index + 1}. ${fault.kind}${fault.durationMs > 0 ? ` ${fault.durationMs} ms` : ""}` +
+      `${fault.overlaps ? ` (${fault.gapBeforeMs} ms into ${index})` : ""}`
+    ).join(", ")
+  }` +
   `; then ${scenario.ending === "Shutdown" ? "SHUTDOWN" : "the tasks end"}`

@@ -113,10 +113,10 @@ export const timeline = (result: SeedResult): string => {
   if (observation === undefined) return lines.join("\n")
   const events: Array<{ readonly at: number; readonly what: string }> = []
   if (observation.readyAt !== undefined) events.push({ at: observation.readyAt, what: "every task started" })
-  for (const [index, fault] of observation.faults.entries()) {
+  for (const fault of observation.faults) {
     events.push({
       at: fault.at,
-      what: `fault ${index + 1}: ${fault.kind}${fault.injected ? "" : " (not injected)"}: ${fault.detail}`
+      what: `fault ${fault.index + 1}: ${fault.kind}${fault.injected ? "" : " (not injected)"}: ${fault.detail}`
     })
   }
   for (const kill of observation.kills) events.push({ at: kill.at, what: `KILL ${kill.taskId}` })
