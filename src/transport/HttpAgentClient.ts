@@ -31,8 +31,19 @@ type ConnectionSettings = Pick<ExecutorSettings, "agent" | "contentType" | "auth
  */
 const idleConnectionMillis = 4000
 
+export interface ClientOptions {
+  /**
+   * The largest event record accepted, in bytes (default 64 MiB, `RecordIO`'s). A record declaring more
+   * is refused before anything is allocated for it, and the subscription ends as `Undecodable`; the driver
+   * then subscribes again. Raise it only for frameworks whose LAUNCH events carry more (a task's `data`).
+   */
+  readonly maxRecordBytes?: number | undefined
+}
+
 /** Builds a client whose connections are closed when the scope closes. */
-export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
+export const make = Effect.fnUntraced(function*(settings: ConnectionSettings, options: ClientOptions = {}) {
+  // An impossible limit is a programming error: found here, not at the first event.
+  RecordIO.makeDecoder({ maxRecordBytes: options.maxRecordBytes })
   const codec = WireCodec.forContentType(settings.contentType)
   const token = Option.getOrUndefined(settings.authenticationToken)
   const redact = (detail: string) => token === undefined ? detail : detail.replaceAll(Redacted.value(token), "<redacted>")
@@ -142,7 +153,7 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
       : Option.getOrElse(ContentType.parse(header), () => settings.contentType)
     // The body can be read once, and so the stream run once.
     return NodeStream.fromReadable<Uint8Array, AgentDisconnected>({ evaluate: () => response, onError: connectionLost })
-      .pipe(decodeEvents(WireCodec.forContentType(contentType)), Stream.ensuring(close))
+      .pipe(decodeEvents(WireCodec.forContentType(contentType), options), Stream.ensuring(close))
   })
 
   return AgentClient.of({ subscribe, send })
@@ -151,12 +162,16 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings) {
 /** The client for the agent named by the `ExecutorConfig` service. */
 export const layer: Layer.Layer<AgentClient, never, ExecutorConfig> = Layer.effect(
   AgentClient,
-  Effect.flatMap(ExecutorConfig, make)
+  Effect.flatMap(ExecutorConfig, (settings) => make(settings))
 )
 
+/** `layer` with options. */
+export const layerWith = (options: ClientOptions): Layer.Layer<AgentClient, never, ExecutorConfig> =>
+  Layer.effect(AgentClient, Effect.flatMap(ExecutorConfig, (settings) => make(settings, options)))
+
 /** The client for the agent named by `settings`. */
-export const layerConfig = (settings: ConnectionSettings): Layer.Layer<AgentClient> =>
-  Layer.effect(AgentClient, make(settings))
+export const layerConfig = (settings: ConnectionSettings, options?: ClientOptions): Layer.Layer<AgentClient> =>
+  Layer.effect(AgentClient, make(settings, options))
 
 const callTypeName = (call: Call): string => Call_Type[call.type] ?? String(call.type)
 
@@ -226,13 +241,13 @@ const readDetail = (response: Http.IncomingMessage): Effect.Effect<string> =>
  * RecordIO framing and event decoding in one pass, a batch of events per batch of received chunks. The
  * stream never completes: its end is an `AgentDisconnected`, after every event before the cause.
  */
-const decodeEvents = (codec: WireCodec.WireCodec) =>
+const decodeEvents = (codec: WireCodec.WireCodec, options: ClientOptions) =>
 <R>(
   bytes: Stream.Stream<Uint8Array, AgentDisconnected, R>
 ): Stream.Stream<AgentEvent.AgentEvent, AgentDisconnected, R> =>
     Stream.transformPull(bytes, (upstream) =>
       Effect.sync(() => {
-        const framing = RecordIO.makeDecoder()
+        const framing = RecordIO.makeDecoder({ maxRecordBytes: options.maxRecordBytes })
         const records: Array<Uint8Array> = []
         // Set when a batch both decoded events and failed: the events go out first.
         let pendingFailure: AgentDisconnected | undefined

@@ -429,6 +429,19 @@ describe("HttpAgentClient", () => {
         assert.include(end.detail, "ended")
       }))
 
+    it.live("refuses a record larger than maxRecordBytes, after the events before it", () =>
+      Effect.gen(function*() {
+        const heartbeat = RecordIO.encode(readVector("event-heartbeat.bin"))
+        const message = RecordIO.encode(readVector("event-message.bin"))
+        const agent = yield* listen(agentStreaming([heartbeat, message], { contentType: ContentType.protobuf, end: "keep-open" }))
+        const limit = readVector("event-heartbeat.bin").length
+        const client = yield* HttpAgentClient.make(settings(agent), { maxRecordBytes: limit })
+        const { end, received } = yield* drain(yield* client.subscribe(subscribeCall))
+        assert.deepStrictEqual(received.map((event) => event._tag), ["Heartbeat"])
+        assert.strictEqual(end.reason, "Undecodable")
+        assert.include(end.detail, `maxRecordBytes (${limit})`)
+      }))
+
     const [protobuf, json] = encodings
     const garbage = [
       { name: "a record-size header that is not a number", ...protobuf, record: utf8.encode("HTTP/1.1 200 OK\n") },
