@@ -123,15 +123,22 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
 
   const subscriptionOf = (state: AgentModel.AgentState) => state.executors[0]?.subscription
 
-  /** The executor subscribed again (a new stream, at a running agent) after a fault that cut it off. */
+  /**
+   * The executor subscribed again (a new stream, at a running agent) after a fault that cut it off, or
+   * exited (having nothing left to do, or having given up: its exit code tells).
+   */
   const recovered = (fault: FaultKind, before: number | undefined) =>
     Effect.gen(function*() {
-      const ok = yield* awaitAgent((state) => {
+      const resubscribed = model.awaitState((state) => {
         const executor = state.executors[0]
-        return state.phase === "Running" && executor?.status === "Running" && executor.subscription !== undefined &&
+        const ok = state.phase === "Running" && executor?.status === "Running" && executor.subscription !== undefined &&
           executor.subscription !== before
-      }, recoverTimeout)
-      if (!ok) anomalies.push(`${fault}: the executor had not subscribed again ${Duration.format(recoverTimeout)} later`)
+        return ok ? true : undefined
+      })
+      const ok = yield* Effect.timeoutOption(Effect.raceFirst(resubscribed, executor.exit), recoverTimeout)
+      if (Option.isNone(ok)) {
+        anomalies.push(`${fault}: the executor had not subscribed again ${Duration.format(recoverTimeout)} later`)
+      }
     })
 
   const window = (fault: FaultPlan, on: Effect.Effect<void>, off: Effect.Effect<void>) =>
@@ -168,7 +175,8 @@ export const run = Effect.fn("chaos.run")(function*(scenario: Scenario) {
         case "stream-cut": {
           const cut = yield* proxy.cutStream(fault.cutTarget, cutPatience)
           if (cut === undefined) return done(false, "no stream to cut")
-          if (lost) lostAgentAt = at
+          // The executor is cut off when the record is, not when the cut was armed.
+          if (lost) lostAgentAt = Date.now()
           yield* afterDisconnect
           return done(true, `cut in ${cut}`)
         }
