@@ -40,13 +40,13 @@ import {
   Context,
   Duration,
   Effect,
+  FiberSet,
   Layer,
   Option,
   PubSub,
   Queue,
   Schema,
   Scope,
-  Semaphore,
   Stream
 } from "effect"
 import {
@@ -508,6 +508,8 @@ export const findTask = (state: AgentState, taskId: string): TaskRecord | undefi
 export interface AgentModelShape {
   /** Answers one request as the agent would. Front ends call this for every request they receive. */
   readonly handle: (request: AgentRequest) => Effect.Effect<AgentResponse>
+  /** `handle`, at once: for a front end that answers from a callback, outside any fiber. */
+  readonly handleUnsafe: (request: AgentRequest) => AgentResponse
 
   /** Gives a task to an executor: queued until it subscribes, else delivered at once (LAUNCH). */
   readonly launch: (
@@ -550,6 +552,8 @@ export interface AgentModelShape {
   readonly setFaults: (faults: FaultsInput) => Effect.Effect<void>
 
   readonly state: Effect.Effect<AgentState>
+  /** `state`, at once. */
+  readonly stateUnsafe: () => AgentState
   /** The executor as the agent sees it now. */
   readonly executor: (executor?: ExecutorRef) => Effect.Effect<ExecutorState, AgentModelError>
   /** The current state, then every change. */
@@ -598,7 +602,15 @@ interface Config {
 
 const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
   const clock = yield* Clock.Clock
-  const scope = yield* Effect.scope
+  // Steps are synchronous: they fork timers, and make the queues of new streams, in the model's runtime.
+  const forkTimer = yield* FiberSet.makeRuntime<never, void, never>()
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const streamQueue = (): Queue.Queue<Event, StreamBroken | Cause.Done> => {
+    const made = runFork(Queue.unbounded<Event, StreamBroken | Cause.Done>()).pollUnsafe()
+    // Making a queue never suspends: its fiber is done as soon as it is forked.
+    if (made?._tag !== "Success") throw new Error("making a stream's queue did not complete at once")
+    return made.value
+  }
   const agentId = options.agentId ?? "fake-agent-S0"
   const config: Config = { agentId, frameworkInfos: new Map() }
 
@@ -643,30 +655,29 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
   // Every state after each step, the latest replayed to new subscribers: `changes`.
   const published = yield* PubSub.unbounded<AgentState>({ replay: 1 })
   PubSub.publishUnsafe(published, initial)
-  const lock = yield* Semaphore.make(1)
-  // The streams' queues: runtime resources, not state, touched only inside `transact`.
+  // The streams' queues: runtime resources, not state, touched only inside steps.
   const streams = new Map<number, Queue.Queue<Event, StreamBroken | Cause.Done>>()
 
   /**
-   * Runs one step of the agent atomically: `step` reads and replaces
-   * `tx.state`, appends to the history, writes to streams, and schedules
-   * timers. The new state is current as soon as the step returns, in the same
-   * synchronous block, so no reader sees history appended by a step whose
-   * state is not yet current. The timers are forked after it, still under the
-   * lock, so they run in order. A step is never cut short: what it wrote to
-   * streams and its new state go together.
+   * Runs one step of the agent, synchronously and so atomically: `step` reads
+   * and replaces `tx.state`, appends to the history, writes to streams, and
+   * arms timers. A step is never cut short: what it wrote to streams and its
+   * new state go together. Once its state is current, its timers start
+   * sleeping in the order it armed them; then it publishes the state and ends
+   * streams, which resumes fibers at once: a step they take starts from this
+   * one's state, and comes after it in `changes` and in the timers' line.
    */
-  const transact = <A>(step: (tx: Transaction) => A): Effect.Effect<A> =>
-    Effect.uninterruptible(lock.withPermit(Effect.suspend(() => {
-      const tx = new Transaction(current, clock.currentTimeMillisUnsafe(), config, streams)
-      const result = step(tx)
-      current = tx.state
-      PubSub.publishUnsafe(published, current)
-      return tx.timers.length === 0 ? Effect.succeed(result) : Effect.as(
-        Effect.forEach(tx.timers, (timer) => Effect.forkIn(runTimer(timer), scope), { discard: true }),
-        result
-      )
-    })))
+  const transactNow = <A>(step: (tx: Transaction) => A): A => {
+    const tx = new Transaction(current, clock.currentTimeMillisUnsafe(), config, streams)
+    const result = step(tx)
+    current = tx.state
+    for (const timer of tx.timers) forkTimer(runTimer(timer))
+    PubSub.publishUnsafe(published, tx.state)
+    for (const end of tx.endings) end()
+    return result
+  }
+
+  const transact = <A>(step: (tx: Transaction) => A): Effect.Effect<A> => Effect.sync(() => transactNow(step))
 
   const runTimer = (timer: Timer): Effect.Effect<void> =>
     Effect.andThen(
@@ -717,22 +728,25 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
       })
     })
 
-  const handle = (request: AgentRequest): Effect.Effect<AgentResponse> =>
-    isRejected(request.call) || request.call.type !== Call_Type.SUBSCRIBE
-      ? transact((tx) => receive(tx, request, undefined) as AgentResponse)
-      : Effect.flatMap(Queue.unbounded<Event, StreamBroken | Cause.Done>(), (queue) =>
-        Effect.map(transact((tx) => receive(tx, request, queue)), (response): AgentResponse =>
-          response._tag !== "Opened" ? response : {
-            _tag: "Subscribed",
-            subscription: {
-              id: response.id,
-              events: Stream.fromQueue(queue),
-              close: transact((tx) => tx.closedByExecutor(response.id, queue))
-            }
-          }))
+  const handleUnsafe = (request: AgentRequest): AgentResponse => {
+    if (isRejected(request.call) || request.call.type !== Call_Type.SUBSCRIBE) {
+      return transactNow((tx) => receive(tx, request, undefined) as AgentResponse)
+    }
+    const queue = streamQueue()
+    const response = transactNow((tx) => receive(tx, request, queue))
+    return response._tag !== "Opened" ? response : {
+      _tag: "Subscribed",
+      subscription: {
+        id: response.id,
+        events: Stream.fromQueue(queue),
+        close: transact((tx) => tx.closedByExecutor(response.id, queue))
+      }
+    }
+  }
 
   const model: AgentModelShape = AgentModel.of({
-    handle,
+    handle: (request) => Effect.sync(() => handleUnsafe(request)),
+    handleUnsafe,
     launch: (init, executor) => control((tx) => launch(tx, { _tag: "Task", task: taskInfo(tx, init) }, executor)),
     launchGroup: (init, executor) =>
       control((tx) => {
@@ -790,6 +804,7 @@ const makeModel = Effect.fnUntraced(function*(options: AgentModelOptions) {
         }
       }),
     state,
+    stateUnsafe: () => current,
     executor: (executor) =>
       Effect.flatMap(state, (state) => {
         const found = findExecutor(state, executor)
@@ -844,6 +859,11 @@ interface Timer {
 /** One atomic step of the agent: the state it replaces, the time, and what it leaves to run later. */
 class Transaction {
   readonly timers: Array<Timer> = []
+  /**
+   * Streams to end once the step is over: ending a queue resumes its reader at once, which may
+   * take the next step before this one is done.
+   */
+  readonly endings: Array<() => void> = []
 
   constructor(
     public state: AgentState,
@@ -894,11 +914,11 @@ class Transaction {
     const queue = this.streams.get(id)
     if (queue === undefined) return
     this.streams.delete(id)
-    if (reason === "AgentExited" || reason === "Dropped") {
-      Queue.failCauseUnsafe(queue, Cause.fail(new StreamBroken({ reason })))
-    } else {
-      Queue.endUnsafe(queue)
-    }
+    this.endings.push(
+      reason === "AgentExited" || reason === "Dropped"
+        ? () => Queue.failCauseUnsafe(queue, Cause.fail(new StreamBroken({ reason })))
+        : () => Queue.endUnsafe(queue)
+    )
     this.markEnded(id, reason)
   }
 
@@ -922,7 +942,7 @@ class Transaction {
 
   /** The executor went away: what the agent writes later is lost, though it keeps the stream as current. */
   closedByExecutor(id: number, queue: Queue.Queue<Event, StreamBroken | Cause.Done>): void {
-    Queue.shutdownUnsafe(queue)
+    this.endings.push(() => Queue.shutdownUnsafe(queue))
     if (this.streams.get(id) !== queue) return
     this.streams.delete(id)
     this.markEnded(id, "ClosedByExecutor")

@@ -29,7 +29,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo, ListenOptions } from "node:net"
 import { rmSync } from "node:fs"
-import { Context, Deferred, Duration, Effect, FiberSet, Layer, Option, Result, Schedule, ScopedRef, Stream } from "effect"
+import { Context, Duration, Effect, FiberSet, Layer, Option, Result, Schedule, ScopedRef, Stream } from "effect"
 import { ServeError } from "effect/http/HttpServerError"
 import { toBinary } from "@bufbuild/protobuf"
 import { type Call, Call_Type, CallSchema, type Event, EventSchema } from "../gen/mesos/v1/executor/executor_pb.js"
@@ -87,20 +87,23 @@ export class HttpFakeAgent extends Context.Service<HttpFakeAgent, HttpFakeAgentS
 /** Serves a new model; both live in the scope. */
 export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const host = options.host ?? "127.0.0.1"
-  const modelReady = yield* Deferred.make<AgentModelShape>()
-  // Each request runs as a fiber of the agent's scope; a SUBSCRIBE's fiber writes its stream.
+  // Set once the agent is up; it needs the bound port.
+  let model: AgentModelShape | undefined
+  // The fibers that write the event streams, in the agent's scope.
   const run = yield* FiberSet.makeRuntime<never, void, never>()
 
   const onRequest = (socket: Socket) => (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Array<Buffer> = []
     request.on("data", (chunk: Buffer) => chunks.push(chunk))
     request.on("end", () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-      run(
-        Effect.flatMap(Deferred.await(modelReady), (model) => respond(model, socket, request, response, body)).pipe(
-          Effect.catchDefect((defect) => failed(response, defect))
-        )
-      )
+      // Not up yet: as if the agent were not listening.
+      if (model === undefined) return reset(response)
+      try {
+        const stream = respond(model, socket, request, response, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+        if (stream !== undefined) run(stream)
+      } catch (defect) {
+        run(failed(response, defect))
+      }
     })
     // The executor went away before the agent read its request.
     request.on("error", () => reset(response))
@@ -141,11 +144,11 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
 
   const listener = yield* ScopedRef.fromAcquire(listen(options.port ?? 0))
   const port = yield* ScopedRef.get(listener)
-  const model = yield* AgentModel.make({ ...options, hostname: options.hostname ?? host, port })
-  yield* Deferred.succeed(modelReady, model)
+  const agent = yield* AgentModel.make({ ...options, hostname: options.hostname ?? host, port })
+  model = agent
 
   // Close the listening sockets while the agent is down, reopen them on the same port when it is back.
-  yield* model.changes.pipe(
+  yield* agent.changes.pipe(
     Stream.map((state) => state.phase === "Down"),
     Stream.changes,
     Stream.drop(1),
@@ -160,15 +163,15 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
 
   const url = `http://${host}:${port}`
   return HttpFakeAgent.of({
-    model,
+    model: agent,
     url,
     executorUrl: `${url}/slave(1)/api/v1/executor`,
     port,
     socketPath: options.socketPath,
     environment: (executor) =>
       Effect.gen(function*() {
-        const found = yield* model.executor(executor)
-        const state = yield* model.state
+        const found = yield* agent.executor(executor)
+        const state = yield* agent.state
         const checkpoint = state.frameworks.find((framework) => framework.id === found.frameworkId)?.info.checkpoint
         const endpoint = `${host}:${port}`
         return {
@@ -216,45 +219,53 @@ const tcpPaths: ReadonlySet<string> = new Set([
 /** Over the executor socket the agent allows its own path only (and `/slave(1)/api/v1`, the operator API). */
 const unixPath = "/slave(1)/api/v1/executor"
 
-/** Answers one whole request; a SUBSCRIBE's answer goes on until its stream ends. */
+/**
+ * Answers one whole request at once, as the agent answers every call; for a
+ * SUBSCRIBE, the writing of the event stream to run.
+ */
 const respond = (
   model: AgentModelShape,
   socket: Socket,
   request: IncomingMessage,
   response: ServerResponse,
   body: Uint8Array
-): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    if ((yield* model.state).phase === "Down") return reset(response)
-    const path = new URL(request.url ?? "/", "http://agent").pathname
-    if (socket === "unix" ? path !== unixPath : !tcpPaths.has(path)) {
-      return send(response, socket === "unix" ? rejected(403, "403 Forbidden.") : rejected(404, "404 Not Found."))
-    }
-    const contentType = request.headers["content-type"]
-    const call = readCall(request.method ?? "", contentType, body)
-    // Only SUBSCRIBE answers with a body whose type `Accept` decides.
-    const accept = "_tag" in call || call.type !== Call_Type.SUBSCRIBE
-      ? Option.none()
-      : ContentType.negotiate(request.headers["accept"])
-    const answer = yield* model.handle({
-      call,
-      acceptable: Option.isSome(accept),
-      contentType,
-      authorization: request.headers["authorization"]
-    })
-    switch (answer._tag) {
-      case "Refused":
-        return reset(response)
-      case "Accepted":
-        response.writeHead(202, { "content-length": "0" })
-        response.end()
-        return
-      case "Rejected":
-        return send(response, answer)
-      case "Subscribed":
-        return yield* streamEvents(response, answer.subscription, Option.getOrThrow(accept))
-    }
+): Effect.Effect<void> | undefined => {
+  if (model.stateUnsafe().phase === "Down") {
+    reset(response)
+    return
+  }
+  const path = new URL(request.url ?? "/", "http://agent").pathname
+  if (socket === "unix" ? path !== unixPath : !tcpPaths.has(path)) {
+    send(response, socket === "unix" ? rejected(403, "403 Forbidden.") : rejected(404, "404 Not Found."))
+    return
+  }
+  const contentType = request.headers["content-type"]
+  const call = readCall(request.method ?? "", contentType, body)
+  // Only SUBSCRIBE answers with a body whose type `Accept` decides.
+  const accept = "_tag" in call || call.type !== Call_Type.SUBSCRIBE
+    ? Option.none()
+    : ContentType.negotiate(request.headers["accept"])
+  const answer = model.handleUnsafe({
+    call,
+    acceptable: Option.isSome(accept),
+    contentType,
+    authorization: request.headers["authorization"]
   })
+  switch (answer._tag) {
+    case "Refused":
+      reset(response)
+      return
+    case "Accepted":
+      response.writeHead(202, { "content-length": "0" })
+      response.end()
+      return
+    case "Rejected":
+      send(response, answer)
+      return
+    case "Subscribed":
+      return streamEvents(response, answer.subscription, Option.getOrThrow(accept))
+  }
+}
 
 /** The request as a call, or the answer to one that cannot be (`Http::executor`, before validation). */
 const readCall = (method: string, contentType: string | undefined, body: Uint8Array): Call | Rejected => {

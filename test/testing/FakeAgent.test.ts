@@ -1,6 +1,6 @@
 import { clearField, create } from "@bufbuild/protobuf"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Queue, Stream } from "effect"
+import { Cause, Effect, Fiber, Queue, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CallSchema, Event_Type } from "../../src/gen/mesos/v1/executor/executor_pb.js"
 import {
@@ -628,6 +628,26 @@ describe("FakeAgent", () => {
 
   describe("agent restart", () => {
     const checkpointing = { frameworks: [{ checkpoint: true }] }
+
+    it.effect("a step taken by the reader of a stream the restart broke comes after the restart", () =>
+      Effect.gen(function*() {
+        const model = yield* agent
+        const response = yield* model.handle({ call: calls.subscribe() })
+        assert(response._tag === "Subscribed")
+        // Its stream breaking resumes the reader at once, in the middle of the restart's step.
+        const reader = yield* Effect.forkChild(
+          Stream.runDrain(response.subscription.events).pipe(
+            Effect.ignore,
+            Effect.andThen(model.setFaults({ withholdAcks: true }))
+          )
+        )
+        yield* Effect.yieldNow
+        yield* model.restart()
+        yield* Fiber.join(reader)
+        const after = yield* state
+        assert.deepStrictEqual([after.phase, after.restarts, after.faults.withholdAcks], ["Down", 1, true])
+        assert.deepStrictEqual(after.subscriptions.map((subscription) => subscription.ended?.reason), ["AgentExited"])
+      }).pipe(Effect.provide(FakeAgent.layer(checkpointing))))
 
     it.effect("refuses connections, answers 404, then 503, then takes SUBSCRIBE while UPDATE gets 503", () =>
       Effect.gen(function*() {
