@@ -237,7 +237,7 @@ const start = (options: Options): Promise<{ readonly proxy: FaultProxy; readonly
       for (const record of held) this.deliver(record)
     }
 
-    /** Cuts the stream in the next record, or in `fallback` if none comes first. */
+    /** Cuts the stream in the next record `target` takes; after `waitMs` without one, in a HEARTBEAT of its own. */
     armCut(target: CutTarget, waitMs: number): Promise<string | undefined> {
       return new Promise((resolve) => {
         const armed = { target, resolve }

@@ -168,20 +168,14 @@ const faultPlan = (random: Prng.Prng, kind: FaultKind, previous: FaultPlan | und
 export const losesAgent = (scenario: Pick<Scenario, "checkpoint">, kind: FaultKind): boolean =>
   kind === "restart-past-recovery" || (!scenario.checkpoint && disconnects(kind))
 
-export interface GenerateOptions {
-  /** Only these kinds of faults (for tests that need one kind). */
-  readonly kinds?: ReadonlyArray<FaultKind> | undefined
-}
-
 /** The scenario of `seed`. */
-export const generate = (seed: number, options: GenerateOptions = {}): Scenario => {
+export const generate = (seed: number): Scenario => {
   const random = Prng.make(seed)
   const checkpoint = random.chance(0.8)
 
-  const kinds = options.kinds ?? faultKinds
   const faults: Array<FaultPlan> = []
   for (let n = random.int(1, 4); n > 0; n--) {
-    const fault = faultPlan(random, random.pick(kinds), faults.at(-1))
+    const fault = faultPlan(random, random.pick(faultKinds), faults.at(-1))
     faults.push(fault)
     // Nothing follows the loss of the agent.
     if (losesAgent({ checkpoint }, fault.kind)) break
