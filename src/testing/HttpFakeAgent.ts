@@ -9,11 +9,13 @@
  * agent is down, the listening sockets are closed (connections are refused)
  * and reopened on the same port and path when it comes back.
  *
- * It serves with `node:http` directly, each request a fiber of the agent's
- * scope, rather than through effect/http's server: benchmarks measure
- * executors against this agent, so it must cost less per status update than
- * they do, and the generic server's request and response objects, body
- * streams and per-request scopes were a fifth of its cost per update.
+ * It serves with `node:http` directly rather than through effect/http's
+ * server, and answers each call at once, in Node's callback, as the model
+ * allows (`handleUnsafe`); only the stream of a SUBSCRIBE is written by a
+ * fiber, in the agent's scope. Benchmarks measure executors against this
+ * agent, so it must cost less per status update than they do: the generic
+ * server's request and response objects, body streams and per-request fibers
+ * and scopes were a fifth of the agent's cost per update.
  *
  * ```ts
  * const program = Effect.gen(function*() {
