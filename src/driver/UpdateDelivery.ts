@@ -32,13 +32,15 @@ import type { PendingUpdate, UpdateLedger } from "./UpdateLedger.js"
 export type ScheduleStep = (now: number, input: unknown) => Pull.Pull<[unknown, Duration.Duration], never, unknown>
 
 /**
- * An update's schedule before it needs one of its own: its first delay came from a copy that was dropped.
- * Most updates are acknowledged within that delay, and a schedule's state costs more than the rest of a
- * pending update; the copy kept from the first resend on is stepped past that first delay.
+ * An update's retry schedule. A refused update steps a live copy (its inputs are its errors). An update
+ * waiting for its ACK (input always `undefined`) keeps only the times of the steps it has taken, and a fresh
+ * copy replays them, at those times, when its next resend is due: a schedule's state costs more than the
+ * rest of a pending update (720 bytes for the default), most updates are acknowledged before their first
+ * resend, and few are resent more than a handful of times. Past `replayedSteps` it keeps the live copy.
  */
-const firstDelayTaken = "FirstDelayTaken"
+export type ScheduleState = ScheduleStep | Array<number>
 
-export type ScheduleState = ScheduleStep | typeof firstDelayTaken
+const replayedSteps = 8
 
 export type Pending<Failure> = PendingUpdate<Failure, ScheduleState>
 
@@ -119,17 +121,22 @@ export const make = <Failure>(options: DeliveryOptions<Failure>): Effect.Effect<
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         let step: ScheduleStep
-        if (pending.timer === undefined || pending.timer === firstDelayTaken) {
+        const state = pending.timer
+        if (typeof state === "function") {
+          step = state
+        } else {
           step = yield* Schedule.toStep(schedule)
-          if (pending.timer === firstDelayTaken) {
-            const first = yield* Effect.exit(step(now, input))
-            if (first._tag === "Failure") return false
+          const taken = state ?? []
+          for (const at of taken) {
+            const replayed = yield* Effect.exit(step(at, undefined))
+            if (replayed._tag === "Failure") return false
+          }
+          if (input !== undefined || taken.length >= replayedSteps) {
             pending.timer = step
           } else {
-            pending.timer = firstDelayTaken
+            taken.push(now)
+            pending.timer = taken
           }
-        } else {
-          step = pending.timer
         }
         return yield* Pull.matchEffect(step(now, input), {
           onSuccess: ([, delay]) => {
