@@ -41,6 +41,11 @@ export class Deadlines<A extends Scheduled> {
     this.up(last.deadlineIndex)
   }
 
+  clear(): void {
+    for (const item of this.heap) item.deadlineIndex = -1
+    this.heap.length = 0
+  }
+
   /** Removes and returns the first item due at or before `now`. */
   takeDue(now: number): A | undefined {
     const first = this.heap[0]

@@ -241,7 +241,7 @@ export const makeWithConfig = <E, R>(
       Effect.suspend(() => {
         if (running) {
           running = false
-          ledger.abandon(new DriverNotRunning({ operation: "waiting for an acknowledgement" }))
+          delivery.abandon(new DriverNotRunning({ operation: "waiting for an acknowledgement" }))
         }
         return Deferred.done(ended, exit)
       })

@@ -78,6 +78,8 @@ export interface UpdateDelivery<Failure> {
   readonly subscribed: Effect.Effect<void>
   /** Starts the senders; they run until the scope closes. */
   readonly start: Effect.Effect<void>
+  /** The driver ended: the ledger abandons every update, and nothing here keeps one. */
+  readonly abandon: (failure: Failure) => void
 }
 
 /**
@@ -264,6 +266,11 @@ export const make = <Failure>(options: DeliveryOptions<Failure>): Effect.Effect<
           return scheduleNext(pending, undefined)
         }, { discard: true })
       }),
+      abandon: (failure) => {
+        ledger.abandon(failure)
+        deadlines.clear()
+        Queue.shutdownUnsafe(ready)
+      },
       start: Effect.asVoid(
         Effect.forEach(Array.from({ length: options.senders }), () => Effect.forkIn(sender, options.scope))
       )

@@ -130,9 +130,11 @@ export class UpdateLedger<Failure, Timer = unknown> {
     return unblocked
   }
 
-  /** The driver ended: nobody will deliver the pending updates any more. */
+  /** The driver ended: nobody will deliver the pending updates any more, and nothing of them is kept. */
   abandon(failure: Failure): void {
     for (const pending of [...this.updates.values()]) this.settle(pending, failure)
+    this.tasks.clear()
+    this.lastSubscribePayload = []
   }
 
   /** Calls `notify` once no update is pending (at once if none is). */
