@@ -3,15 +3,15 @@
 // ends with one line:
 //   soak: N updates, rss start/peak/end X/Y/Z MiB, handles start/end A/B
 //
-// The agent model keeps its whole history (every call, event and update, and every task of an executor)
-// in immutable arrays that each step copies, so one model serves a batch of tasks (--batch-tasks, default
-// 500) and is then replaced by a fresh one: the old agent goes away, and the driver (checkpointing)
-// subscribes again, to the new agent, which launches the next batch. The driver, its ledger, lanes and
-// fibers live for the whole run. See docs/RELIABILITY.md.
+// The agent model keeps its whole history (every call, event and update, and every task of an
+// executor), a few KB per update that belong to the fake agent, not the driver. So one model serves a
+// batch of tasks (--batch-tasks, default 500) and is then replaced by a fresh one: the old agent goes away,
+// and the driver (checkpointing) subscribes again, to the new agent, which launches the next batch. The
+// driver, its ledger and its fibers live for the whole run. See docs/RELIABILITY.md.
 //
 // By default the agent is the in-memory FakeAgent; with --http it is the loopback HttpFakeAgent, reached
-// through the real HttpAgentClient (undici, RecordIO, protobuf), every batch on a new server on the same
-// port.
+// through the real HttpAgentClient (pipelined calls, RecordIO, protobuf), every batch on a new server on
+// the same port.
 //
 // Run: npm run soak  (= npm run build && node --expose-gc reliability/soak.ts)
 //      node --expose-gc reliability/soak.ts [--updates 1000000] [--batch-tasks 500] [--updates-per-task 2] [--http]
