@@ -9,8 +9,7 @@
  * fields: a reader of events from a newer or older agent should be tolerant,
  * and an agent model can call {@link missingRequiredFields} itself.
  */
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf"
-import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect"
+import { type DescField, type DescMessage, fromBinary, isFieldSet, type MessageShape, toBinary } from "@bufbuild/protobuf"
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt"
 import { Result, Schema } from "effect"
 import { type Call, CallSchema, type Event, EventSchema } from "../gen/mesos/v1/executor/executor_pb.js"
@@ -74,34 +73,73 @@ export const missingRequiredFields = <Desc extends DescMessage>(
   message: MessageShape<Desc>
 ): Array<string> => {
   const missing: Array<string> = []
-  collectMissing(reflect(schema, message, false), "", missing)
+  collectMissing(schema, message as unknown as Record<string, unknown>, [], missing)
   return missing
 }
 
-const collectMissing = (message: ReflectMessage, path: string, missing: Array<string>): void => {
-  for (const field of message.fields) {
-    const fieldPath = path === "" ? field.name : `${path}.${field.name}`
+// Every encoded call is checked, so the walk looks only at the fields that can matter (required ones, and
+// message fields whose type holds a required field somewhere), found once per message type, and builds a
+// path only for a field that is missing.
+const relevantFields = new Map<DescMessage, ReadonlyArray<DescField>>()
+
+const fieldsToCheck = (schema: DescMessage): ReadonlyArray<DescField> => {
+  const known = relevantFields.get(schema)
+  if (known !== undefined) return known
+  // Provisional, for recursive types: a type being worked out holds required fields if anything does.
+  relevantFields.set(schema, schema.fields)
+  const fields = schema.fields.filter((field) => {
+    if (field.fieldKind === "scalar" || field.fieldKind === "enum") {
+      return field.presence === FeatureSet_FieldPresence.LEGACY_REQUIRED
+    }
+    const inner = field.fieldKind === "message"
+      ? field.message
+      : field.fieldKind === "list" && field.listKind === "message"
+      ? field.message
+      : field.fieldKind === "map" && field.mapKind === "message"
+      ? field.message
+      : undefined
+    return field.presence === FeatureSet_FieldPresence.LEGACY_REQUIRED ||
+      (inner !== undefined && fieldsToCheck(inner).length > 0)
+  })
+  relevantFields.set(schema, fields)
+  return fields
+}
+
+const valueOf = (message: Record<string, unknown>, field: DescField): unknown => {
+  if (field.oneof === undefined) return message[field.localName]
+  const selected = message[field.oneof.localName] as { readonly case?: string; readonly value?: unknown } | undefined
+  return selected?.case === field.localName ? selected.value : undefined
+}
+
+const collectMissing = (
+  schema: DescMessage,
+  message: Record<string, unknown>,
+  path: ReadonlyArray<string>,
+  missing: Array<string>
+): void => {
+  for (const field of fieldsToCheck(schema)) {
     switch (field.fieldKind) {
       case "list":
         if (field.listKind === "message") {
-          let index = 0
-          for (const item of message.get(field)) {
-            collectMissing(item as ReflectMessage, `${fieldPath}[${index++}]`, missing)
+          const items = valueOf(message, field) as ReadonlyArray<Record<string, unknown>>
+          for (let index = 0; index < items.length; index++) {
+            collectMissing(field.message, items[index]!, [...path, `${field.name}[${index}]`], missing)
           }
         }
         break
       case "map":
         if (field.mapKind === "message") {
-          for (const [key, value] of message.get(field)) {
-            collectMissing(value as ReflectMessage, `${fieldPath}[${quote(String(key))}]`, missing)
+          const entries = valueOf(message, field) as Record<string, Record<string, unknown>>
+          for (const key of Object.keys(entries)) {
+            collectMissing(field.message, entries[key]!, [...path, `${field.name}[${quote(key)}]`], missing)
           }
         }
         break
       default:
-        if (!message.isSet(field)) {
-          if (field.presence === FeatureSet_FieldPresence.LEGACY_REQUIRED) missing.push(fieldPath)
+        if (!isFieldSet(message as MessageShape<DescMessage>, field)) {
+          if (field.presence === FeatureSet_FieldPresence.LEGACY_REQUIRED) missing.push([...path, field.name].join("."))
         } else if (field.fieldKind === "message") {
-          collectMissing(message.get(field), fieldPath, missing)
+          collectMissing(field.message, valueOf(message, field) as Record<string, unknown>, [...path, field.name], missing)
         }
     }
   }
