@@ -6,8 +6,9 @@
  * - the connection fiber subscribes (listing everything unacknowledged), reads the event stream, applies
  *   ACKNOWLEDGED to the ledger at once, queues every other event, and reconnects per SPEC §6.2;
  * - ONE event fiber takes events from the queue and runs the callbacks strictly in order;
- * - one delivery fiber per pending update sends it and resends it on a `Schedule` until it is
- *   acknowledged (updates of one task go out in order);
+ * - a few sender fibers and one timer (`UpdateDelivery`) send each update and resend it on a `Schedule`
+ *   until it is acknowledged; updates of one task go out in order, and a pending update is data in the
+ *   ledger, not a fiber;
  * - task fibers started with `runTask`, interrupted by KILL and SHUTDOWN.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf"
