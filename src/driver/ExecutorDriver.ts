@@ -442,7 +442,7 @@ export const makeWithConfig = <E, R>(
           }),
           Effect.ensuring(Effect.andThen(Latch.close(subscribed), Scope.close(scope, Exit.void)))
         )
-        yield* Effect.logWarning("disconnected from the agent", lost.message)
+        yield* Effect.logWarning(lost.message)
         yield* Queue.offer(queue, { _tag: "Disconnected" })
         if (!config.checkpoint) {
           return yield* new ExecutorDriverError({
