@@ -62,6 +62,16 @@ export interface Effects {
   readonly recordsCut: Record<string, number>
 }
 
+/** Nothing done yet. */
+export const noEffects = (): Effects => ({
+  callsRefused: 0,
+  recordsStalled: 0,
+  answersStalled: 0,
+  acksRepeated: 0,
+  acksReordered: 0,
+  recordsCut: {}
+})
+
 export interface FaultProxy {
   readonly port: number
   readonly calls: ReadonlyArray<ObservedCall>
@@ -154,14 +164,7 @@ const start = (options: Options): Promise<{ readonly proxy: FaultProxy; readonly
   const upstreamHost = options.upstreamHost ?? "127.0.0.1"
   const calls: Array<ObservedCall> = []
   const delivered: Array<DeliveredEvent> = []
-  const effects: Effects = {
-    callsRefused: 0,
-    recordsStalled: 0,
-    answersStalled: 0,
-    acksRepeated: 0,
-    acksReordered: 0,
-    recordsCut: {}
-  }
+  const effects = noEffects()
   let unavailable = false
   let stalled = false
   let repeatingAcks = false

@@ -1,6 +1,7 @@
 // Runs many seeds, a few at a time, and adds up what they did: faults injected by kind, what the faults
 // touched, how the runs ended, and every invariant violation with its seed.
 import { Cause, Effect, Exit } from "effect"
+import * as FaultProxy from "./FaultProxy.ts"
 import * as Invariants from "./Invariants.ts"
 import * as Run from "./Run.ts"
 import { describe, type FaultKind, faultKinds, generate, type Scenario } from "./Scenario.ts"
@@ -62,14 +63,7 @@ export const runSeeds = (seeds: ReadonlyArray<number>, options: SuiteOptions): E
       { concurrency: options.concurrency }
     )
     const faultsByKind = new Map<FaultKind, number>(faultKinds.map((kind) => [kind, 0]))
-    const effects: Run.Observation["proxyEffects"] = {
-      callsRefused: 0,
-      recordsStalled: 0,
-      answersStalled: 0,
-      acksRepeated: 0,
-      acksReordered: 0,
-      recordsCut: {}
-    }
+    const effects = FaultProxy.noEffects()
     let faultsNotInjected = 0
     let lostAgent = 0
     for (const { observation } of results) {

@@ -201,14 +201,6 @@ class ResponseParser {
           offset = end + 4
           break
         }
-        case "Body": {
-          const take = Math.min(this.remaining, data.length - offset)
-          this.keep(data.subarray(offset, offset + take))
-          offset += take
-          this.remaining -= take
-          if (this.remaining === 0) this.finish()
-          break
-        }
         case "UntilClose":
           this.keep(data.subarray(offset))
           offset = data.length
@@ -228,12 +220,15 @@ class ResponseParser {
           if (problem !== undefined) return problem
           break
         }
+        case "Body":
         case "ChunkData": {
           const take = Math.min(this.remaining, data.length - offset)
           this.keep(data.subarray(offset, offset + take))
           offset += take
           this.remaining -= take
-          if (this.remaining === 0) this.state = "ChunkEnd"
+          if (this.remaining > 0) break
+          if (this.state === "Body") this.finish()
+          else this.state = "ChunkEnd"
           break
         }
       }
