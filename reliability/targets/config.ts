@@ -11,6 +11,8 @@ import type { Tally, Target } from "../runner.ts"
 
 // --- MesosDuration.parse ----------------------------------------------------------------------------
 
+// The grammar's units restated, not imported: the reference below checks the parser, so it must not share
+// the parser's table.
 const unitNanos: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,

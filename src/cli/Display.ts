@@ -20,42 +20,43 @@ export interface DisplayShape {
 export class Display extends Context.Service<Display, DisplayShape>()("effect-mesos-executor/cli/Display") {}
 
 /** Timestamped lines, seconds since the agent started: everything that happens, then the summary. */
-export const plain: Layer.Layer<Display> = Layer.sync(Display, () => {
-  let startedAt: number | undefined
-  return Display.of({
-    show: (activity) =>
-      Effect.suspend(() => {
-        startedAt ??= activity.at
-        const line = describe(activity)
-        return line === undefined ? Effect.void : Console.log(formatLine(line, activity.at - startedAt))
-      }),
+export const plain: Layer.Layer<Display> = Layer.sync(Display, () =>
+  Display.of({
+    show: printedLines((line, elapsedMillis) => formatLine(line, elapsedMillis)),
     finish: (report) => Console.log(`\n${renderSummary(report, plainStyle)}`)
-  })
-})
+  }))
+
+/** Prints each activity that has a line, rendered with the milliseconds since the first activity. */
+const printedLines = (
+  render: (line: Line, elapsedMillis: number, activity: Activity) => string
+): DisplayShape["show"] => {
+  let startedAt: number | undefined
+  return (activity) =>
+    Effect.suspend(() => {
+      startedAt ??= activity.at
+      const line = describe(activity)
+      return line === undefined ? Effect.void : Console.log(render(line, activity.at - startedAt, activity))
+    })
+}
 
 /**
  * One JSON object per line: `{"type":"Activity","t":<seconds>,"activity":<tag>,"executor_id":…,
  * "kind":"Problem"|"Notable"|"Detail","text":…}` for each activity, then `{"type":"Summary",…}`.
  */
-export const json: Layer.Layer<Display> = Layer.sync(Display, () => {
-  let startedAt: number | undefined
-  return Display.of({
-    show: (activity) =>
-      Effect.suspend(() => {
-        startedAt ??= activity.at
-        const line = describe(activity)
-        return line === undefined ? Effect.void : Console.log(JSON.stringify({
-          type: "Activity",
-          t: (activity.at - startedAt) / 1000,
-          activity: activity._tag,
-          executor_id: line.executorId ?? null,
-          kind: line.kind,
-          text: line.text
-        }))
-      }),
+export const json: Layer.Layer<Display> = Layer.sync(Display, () =>
+  Display.of({
+    show: printedLines((line, elapsedMillis, activity) =>
+      JSON.stringify({
+        type: "Activity",
+        t: elapsedMillis / 1000,
+        activity: activity._tag,
+        executor_id: line.executorId ?? null,
+        kind: line.kind,
+        text: line.text
+      })
+    ),
     finish: (report) => Console.log(JSON.stringify(summaryJson(report)))
-  })
-})
+  }))
 
 /** `+  1.234s [executor] text`, continuation lines indented under the text. */
 export const formatLine = (line: Line, elapsedMillis: number, style: Style = plainStyle): string => {

@@ -260,8 +260,8 @@ export const make = <Failure>(options: DeliveryOptions<Failure>): Effect.Effect<
         const { carried, unblocked } = ledger.markSubscribePayloadSent()
         for (const pending of unblocked) enqueue(pending)
         return Effect.forEach(carried, (pending) => {
-          // Queued for sending: the SUBSCRIBE was that send. Otherwise the flag is not needed.
-          if (!pending.queued) pending.coveredBySubscribe = false
+          // Queued for sending: the SUBSCRIBE was that send, and the sender skips it.
+          pending.coveredBySubscribe = pending.queued
           pending.timer = undefined
           return scheduleNext(pending, undefined)
         }, { discard: true })

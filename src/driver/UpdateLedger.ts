@@ -34,7 +34,7 @@ export interface PendingUpdate<Failure, Timer = unknown> {
   readonly taskId: string
   readonly status: TaskStatus
   phase: DeliveryPhase
-  /** Set when a SUBSCRIBE carried this update: that counts as sending it. */
+  /** Set when a SUBSCRIBE carried this update while it waited in the senders' queue: that was its send. */
   coveredBySubscribe: boolean
   /** Waiting in the senders' queue. */
   queued: boolean
@@ -168,10 +168,7 @@ export class UpdateLedger<Failure, Timer = unknown> {
   } {
     const carried = this.lastSubscribePayload.filter((pending) => pending.phase !== "Settled")
     this.lastSubscribePayload = []
-    for (const pending of carried) {
-      pending.coveredBySubscribe = true
-      pending.phase = "Accepted"
-    }
+    for (const pending of carried) pending.phase = "Accepted"
     const unblocked: Array<PendingUpdate<Failure, Timer>> = []
     for (const pending of carried) {
       const next = this.unblockAfter(pending)

@@ -104,20 +104,30 @@ export const make = Effect.fnUntraced(function*(settings: ConnectionSettings, op
       return Effect.sync(abandon)
     })
 
-  // OpenTelemetry's HTTP client attributes; never a header (the token is one).
-  const spanAttributes = settings.agent._tag === "UnixSocketEndpoint"
+  // OpenTelemetry's HTTP client attributes; never a header (the token is one). Built once per call type:
+  // a call is made for every status update.
+  const endpointAttributes = settings.agent._tag === "UnixSocketEndpoint"
     ? { "http.request.method": "POST", "url.path": path, "network.transport": "unix" }
     : { "http.request.method": "POST", "url.path": path, "server.address": url.hostname, "server.port": port }
+  const attributesByCallType = new Map<string, Record<string, unknown>>()
+  const spanAttributes = (callType: string): Record<string, unknown> => {
+    let attributes = attributesByCallType.get(callType)
+    if (attributes === undefined) {
+      attributes = { ...endpointAttributes, "mesos.call.type": callType }
+      attributesByCallType.set(callType, attributes)
+    }
+    return attributes
+  }
 
   const send = Effect.fn("AgentClient.send")(function*(message: Call) {
     const callType = callTypeName(message)
-    yield* Effect.annotateCurrentSpan({ ...spanAttributes, "mesos.call.type": callType })
+    yield* Effect.annotateCurrentSpan(spanAttributes(callType))
     yield* call(yield* encode(message, callType), callType)
   })
 
   const subscribe = Effect.fn("AgentClient.subscribe")(function*(message: Call) {
     const callType = callTypeName(message)
-    yield* Effect.annotateCurrentSpan({ ...spanAttributes, "mesos.call.type": callType })
+    yield* Effect.annotateCurrentSpan(spanAttributes(callType))
     const body = yield* encode(message, callType)
     const scope = yield* Scope.Scope
     const response = yield* Effect.callback<Http.IncomingMessage, AgentCallError>((resume) => {
